@@ -1,0 +1,108 @@
+using LanguageExt;
+using Omni.Algebra.Errors;
+using Omni.Algebra.Schedules;
+using TorchSharp;
+using static LanguageExt.Prelude;
+using static TorchSharp.torch;
+
+namespace Omni.Algebra.Sde;
+
+/// <summary>
+/// VeRL-Omni's <c>sample_previous_step</c> as a pure function of an immutable schedule: one reverse SDE
+/// step with the log-probability of its result. Nothing is mutated and nothing random happens here —
+/// the step index is an argument and the noise comes in as a tensor (see <c>Omni.Effects.Random</c>).
+/// </summary>
+public static class SdeStep
+{
+    private static readonly float LogSqrtTwoPi = MathF.Log(MathF.Sqrt(2f * MathF.PI));
+
+    /// <summary>
+    /// Takes one step of <paramref name="type"/> from <paramref name="sample"/> with velocity
+    /// <paramref name="modelOutput"/>. Returns the previous sample, its log-probability (mean over the
+    /// non-batch dimensions), the Gaussian mean, <c>std_dev_t</c> and <c>√−dt</c>; or an error for
+    /// non-float32 inputs, mismatched shapes, a step outside the schedule or a timestep not in it.
+    /// </summary>
+    /// <param name="state">The schedule.</param>
+    /// <param name="type">The sampler.</param>
+    /// <param name="at">The step index shared by the batch, or per-sample timesteps.</param>
+    /// <param name="sample">x, float32, shape (B, …) with rank ≥ 2.</param>
+    /// <param name="modelOutput">v, float32, shaped like the sample.</param>
+    /// <param name="noiseLevel">η, shared or per row.</param>
+    /// <param name="next">The noise to sample with, or the known previous sample.</param>
+    /// <param name="includeLogProbNormalizer">Whether the log-prob includes <c>−log σ − log √(2π)</c> (ignored by <see cref="SdeType.Cps"/>, which has no variance term).</param>
+    public static Either<OmniError, StepResult> Sample(
+        SchedulerState state, SdeType type, StepAt at, Tensor sample, Tensor modelOutput,
+        NoiseLevel noiseLevel, NextSample next, bool includeLogProbNormalizer = true) =>
+        from _ in StepInputs.Check(sample, modelOutput, next)
+        from rows in StepInputs.Rows(state, at, sample.shape[0])
+        from etas in StepInputs.NoiseLevels(noiseLevel, sample.shape[0])
+        select Compute(state, type, rows, etas, sample, modelOutput, next, includeLogProbNormalizer);
+
+    private static StepResult Compute(
+        SchedulerState state, SdeType type, (float Sigma, float SigmaNext)[] rows, double[] etas,
+        Tensor sample, Tensor modelOutput, NextSample next, bool includeNormalizer)
+    {
+        using var scope = NewDisposeScope();
+        var batch = sample.shape[0];
+        var count = Math.Max(rows.Length, etas.Length);
+        var coefficients = new StepCoefficients[count];
+        for (var r = 0; r < count; r++)
+        {
+            var (sigma, sigmaNext) = rows[rows.Length == 1 ? 0 : r];
+            coefficients[r] = StepCoefficients.For(type, sigma, sigmaNext, state.Sigmas[1], etas[etas.Length == 1 ? 0 : r]);
+        }
+        var shared = count == 1;
+        var rowShape = new long[sample.dim()];
+        System.Array.Fill(rowShape, 1L);
+        rowShape[0] = batch;
+        Tensor PerRow(Func<StepCoefficients, float> pick) =>
+            tensor(coefficients.Select(pick).ToArray(), ScalarType.Float32, sample.device).reshape(rowShape);
+
+        var c = coefficients[0];
+        var mean = shared
+            ? sample.mul(c.SampleCoefficient).add_(modelOutput, alpha: c.OutputCoefficient)
+            : torch.addcmul(sample * PerRow(k => k.SampleCoefficient), modelOutput, PerRow(k => k.OutputCoefficient), 1);
+
+        var prev = next switch
+        {
+            NextSample.FromNoise n => shared
+                ? mean.add(n.Noise, alpha: c.NoiseScale)
+                : torch.addcmul(mean, n.Noise, PerRow(k => k.NoiseScale), 1),
+            NextSample.Given g => g.PrevSample.alias(),
+            _ => throw new ArgumentOutOfRangeException(nameof(next)),
+        };
+
+        // With a per-row variance the element-wise log-density factors into
+        // −mean((x' − μ)²)/(2s²) − log s − log √(2π), which needs one reduction instead of a full-size pass.
+        var meanSquare = (prev.detach() - mean).pow_(2).reshape(batch, -1).mean([1]);
+        Tensor logProb;
+        if (type == SdeType.Cps)
+        {
+            logProb = meanSquare.neg();
+        }
+        else if (shared)
+        {
+            logProb = meanSquare.div(2f * c.NoiseScale * c.NoiseScale).neg_();
+            if (includeNormalizer) logProb = logProb.sub_(MathF.Log(c.NoiseScale)).sub_(LogSqrtTwoPi);
+        }
+        else
+        {
+            var twoVariance = tensor(coefficients.Select(k => 2f * k.NoiseScale * k.NoiseScale).ToArray(), ScalarType.Float32, sample.device);
+            logProb = meanSquare.div(twoVariance).neg_();
+            if (includeNormalizer)
+            {
+                var logScale = tensor(coefficients.Select(k => MathF.Log(k.NoiseScale)).ToArray(), ScalarType.Float32, sample.device);
+                logProb = logProb.sub_(logScale).sub_(LogSqrtTwoPi);
+            }
+        }
+
+        var std = shared ? tensor(c.Std, ScalarType.Float32, sample.device) : PerRow(k => k.Std);
+        var sqrtDt = shared
+            ? full(batch, c.SqrtDt, ScalarType.Float32, sample.device)
+            : tensor(Enumerable.Range(0, (int)batch).Select(b => coefficients[b].SqrtDt).ToArray(), ScalarType.Float32, sample.device);
+
+        return new StepResult(
+            prev.MoveToOuterDisposeScope(), logProb.MoveToOuterDisposeScope(), mean.MoveToOuterDisposeScope(),
+            std.MoveToOuterDisposeScope(), sqrtDt.MoveToOuterDisposeScope());
+    }
+}

@@ -1,0 +1,143 @@
+using System.Text.Json;
+using static TorchSharp.torch;
+
+namespace Omni.Effects.Safetensors;
+
+/// <summary>
+/// Reads a safetensors file: an 8-byte little-endian header length, a JSON header
+/// <c>{name: {dtype, shape, data_offsets}}</c> (plus optional <c>__metadata__</c>), then raw
+/// little-endian data. The header is validated up front (sizes, offsets inside the data, byte counts
+/// matching shapes, known dtypes); tensors are read one at a time from the open file.
+/// </summary>
+public sealed class SafetensorsFile : IDisposable
+{
+    private const long MaxHeaderBytes = 100L * 1024 * 1024;
+    private readonly FileStream _stream;
+    private readonly long _dataStart;
+
+    private SafetensorsFile(string path, FileStream stream, long dataStart,
+                            IReadOnlyDictionary<string, SafetensorsEntry> entries, IReadOnlyDictionary<string, string> metadata)
+    {
+        Path = path;
+        _stream = stream;
+        _dataStart = dataStart;
+        Entries = entries;
+        Metadata = metadata;
+    }
+
+    /// <summary>The file's path.</summary>
+    public string Path { get; }
+
+    /// <summary>Every tensor's header entry, by name.</summary>
+    public IReadOnlyDictionary<string, SafetensorsEntry> Entries { get; }
+
+    /// <summary>The <c>__metadata__</c> strings, if any.</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>Opens and validates a file; throws <see cref="SafetensorsException"/> naming the file and the problem.</summary>
+    public static SafetensorsFile Open(string path)
+    {
+        FileStream stream;
+        try { stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SafetensorsException($"Cannot open safetensors file '{path}': {e.Message}", e);
+        }
+        try
+        {
+            var (dataStart, entries, metadata) = ReadHeader(path, stream);
+            return new SafetensorsFile(path, stream, dataStart, entries, metadata);
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads the tensor <paramref name="name"/> into a new CPU tensor of its stored dtype.</summary>
+    public Tensor Read(string name)
+    {
+        if (!Entries.TryGetValue(name, out var entry))
+            throw new SafetensorsException($"'{Path}' has no tensor named '{name}'.");
+        var bytes = new byte[entry.End - entry.Begin];
+        _stream.Seek(_dataStart + entry.Begin, SeekOrigin.Begin);
+        _stream.ReadExactly(bytes);
+        var result = empty(entry.Shape, entry.DType);
+        if (bytes.Length > 0) result.bytes = bytes;
+        return result;
+    }
+
+    /// <summary>Closes the file.</summary>
+    public void Dispose() => _stream.Dispose();
+
+    private static (long, Dictionary<string, SafetensorsEntry>, Dictionary<string, string>) ReadHeader(string path, FileStream stream)
+    {
+        var length = stream.Length;
+        if (length < 8) throw new SafetensorsException($"'{path}' is too short ({length} bytes) to be a safetensors file.");
+        Span<byte> prefix = stackalloc byte[8];
+        stream.ReadExactly(prefix);
+        var headerLength = BitConverter.ToInt64(prefix);
+        if (headerLength < 2 || headerLength > MaxHeaderBytes || headerLength > length - 8)
+            throw new SafetensorsException($"'{path}' declares a header of {headerLength} bytes, but the file has {length - 8} bytes after the length prefix.");
+        var headerBytes = new byte[headerLength];
+        stream.ReadExactly(headerBytes);
+        var dataStart = 8 + headerLength;
+        var dataLength = length - dataStart;
+
+        JsonDocument document;
+        try { document = JsonDocument.Parse(headerBytes); }
+        catch (JsonException e) { throw new SafetensorsException($"'{path}' has a malformed JSON header: {e.Message}", e); }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new SafetensorsException($"'{path}' has a header that is not a JSON object.");
+            var entries = new Dictionary<string, SafetensorsEntry>();
+            var metadata = new Dictionary<string, string>();
+            foreach (var property in document.RootElement.EnumerateObject())
+            {
+                if (property.Name == "__metadata__")
+                {
+                    if (property.Value.ValueKind == JsonValueKind.Object)
+                        foreach (var m in property.Value.EnumerateObject())
+                            metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
+                    continue;
+                }
+                entries[property.Name] = ParseEntry(path, property.Name, property.Value, dataLength);
+            }
+            return (dataStart, entries, metadata);
+        }
+    }
+
+    private static SafetensorsEntry ParseEntry(string path, string name, JsonElement value, long dataLength)
+    {
+        string Where() => $"'{path}', tensor '{name}'";
+        if (value.ValueKind != JsonValueKind.Object
+            || !value.TryGetProperty("dtype", out var dtypeElement) || dtypeElement.ValueKind != JsonValueKind.String
+            || !value.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array
+            || !value.TryGetProperty("data_offsets", out var offsetsElement) || offsetsElement.ValueKind != JsonValueKind.Array
+            || offsetsElement.GetArrayLength() != 2)
+            throw new SafetensorsException($"{Where()}: an entry needs a string 'dtype', an array 'shape' and two 'data_offsets'.");
+        var (dtype, elementSize) = DTypes.Parse(dtypeElement.GetString()!)
+            ?? throw new SafetensorsException($"{Where()}: unknown dtype '{dtypeElement.GetString()}'.");
+        var shape = new long[shapeElement.GetArrayLength()];
+        var i = 0;
+        foreach (var d in shapeElement.EnumerateArray())
+        {
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out var size) || size < 0)
+                throw new SafetensorsException($"{Where()}: shape entries must be non-negative integers, got {shapeElement.GetRawText()}.");
+            shape[i++] = size;
+        }
+        var offsets = offsetsElement.EnumerateArray().Select(o =>
+            o.ValueKind == JsonValueKind.Number && o.TryGetInt64(out var v) ? v : -1).ToArray();
+        var (begin, end) = (offsets[0], offsets[1]);
+        if (begin < 0 || end < begin || end > dataLength)
+            throw new SafetensorsException($"{Where()}: data offsets [{begin}, {end}) lie outside the {dataLength}-byte data section.");
+        long elements;
+        try { elements = shape.Aggregate(1L, (a, b) => checked(a * b)); }
+        catch (OverflowException) { throw new SafetensorsException($"{Where()}: shape {shapeElement.GetRawText()} is too large."); }
+        if (end - begin != elements * elementSize)
+            throw new SafetensorsException($"{Where()}: shape {shapeElement.GetRawText()} of {dtypeElement.GetString()} needs {elements * elementSize} bytes, but the offsets span {end - begin}.");
+        return new SafetensorsEntry(name, dtype, shape, begin, end);
+    }
+}

@@ -1,0 +1,64 @@
+using Xunit.Sdk;
+using static TorchSharp.torch;
+
+namespace Omni.Tests.Golden.Infrastructure;
+
+/// <summary>Comparisons against reference tensors, with a report of the worst element on failure.</summary>
+public static class TensorAssert
+{
+    /// <summary>Float32 rounding: schedules and element-wise step outputs.</summary>
+    public const double Elementwise = 1e-6;
+
+    /// <summary>Log-probabilities, losses and gradients.</summary>
+    public const double Reduced = 1e-5;
+
+    /// <summary>
+    /// Asserts <c>|actual − expected| ≤ rtol·(|expected| + max|expected|)</c> element by element: a
+    /// relative tolerance on each element, floored by the same relative tolerance of the tensor's scale
+    /// so that values produced by cancellation near zero are judged on the scale they were computed at.
+    /// Shapes must match exactly; NaNs must coincide.
+    /// </summary>
+    public static void Close(Tensor actual, Tensor expected, double rtol, string what)
+    {
+        if (!actual.shape.SequenceEqual(expected.shape))
+            throw new XunitException($"{what}: shape ({string.Join(", ", actual.shape)}) differs from the reference ({string.Join(", ", expected.shape)}).");
+        using var scope = NewDisposeScope();
+        var a = actual.detach().to(ScalarType.Float64).cpu();
+        var e = expected.detach().to(ScalarType.Float64).cpu();
+        var nanMismatch = (a.isnan() ^ e.isnan()).any().item<bool>();
+        if (nanMismatch) throw new XunitException($"{what}: NaN positions differ from the reference.");
+        var finite = e.isfinite();
+        var scale = e.numel() == 0 ? 0.0 : e.where(finite, 0.0).abs().max().item<double>();
+        var error = (a - e).abs().where(finite, 0.0);
+        var allowed = (e.abs() + scale) * rtol;
+        var excess = (error - allowed).flatten();
+        if (excess.numel() == 0) return;
+        var worst = excess.argmax().item<long>();
+        if (excess[worst].item<double>() > 0)
+        {
+            var ef = e.flatten(); var af = a.flatten();
+            throw new XunitException(
+                $"{what}: element {worst} is {af[worst].item<double>():R}, reference {ef[worst].item<double>():R} " +
+                $"(|error| {error.flatten()[worst].item<double>():E3} > allowed {allowed.flatten()[worst].item<double>():E3}; rtol {rtol}, tensor scale {scale:E3}).");
+        }
+        var infinite = e.isinf();
+        if (infinite.any().item<bool>() && !a.masked_select(infinite).equal(e.masked_select(infinite)).all().item<bool>())
+            throw new XunitException($"{what}: infinite values differ from the reference.");
+    }
+
+    /// <summary>Asserts that two tensors are bit-identical (same dtype, shape and bytes).</summary>
+    public static void Identical(Tensor actual, Tensor expected, string what)
+    {
+        if (actual.dtype != expected.dtype)
+            throw new XunitException($"{what}: dtype {actual.dtype} differs from the reference {expected.dtype}.");
+        if (!actual.shape.SequenceEqual(expected.shape))
+            throw new XunitException($"{what}: shape ({string.Join(", ", actual.shape)}) differs from the reference ({string.Join(", ", expected.shape)}).");
+        var ab = actual.cpu().contiguous().bytes.ToArray();
+        var eb = expected.cpu().contiguous().bytes.ToArray();
+        if (!ab.AsSpan().SequenceEqual(eb))
+        {
+            var first = Enumerable.Range(0, ab.Length).First(i => ab[i] != eb[i]);
+            throw new XunitException($"{what}: not bit-identical to the reference (first differing byte {first} of {ab.Length}).");
+        }
+    }
+}
