@@ -38,6 +38,24 @@ public static class SdeStep
         from etas in StepInputs.NoiseLevels(noiseLevel, sample.shape[0])
         select Compute(state, type, rows, etas, sample, modelOutput, next, includeLogProbNormalizer);
 
+    /// <summary>
+    /// The DanceGRPO mean <c>x + dσ·v + ½η²dσ/σ² · (x − (1 − σ)·x̂0)</c>, x̂0 = x − σv. The bracket cancels
+    /// badly at small σ, and the score amplifies its rounding by about η²/(2σ); evaluating it in the
+    /// reference's order (x̂0 and (1 − σ)·x̂0 each rounded to float32) reproduces the reference's values.
+    /// </summary>
+    private static Tensor DanceMean(Tensor x, Tensor v, bool shared, StepCoefficients c, Func<Func<StepCoefficients, float>, Tensor> perRow)
+    {
+        if (shared)
+        {
+            // Not x.add(v, alpha: −σ): a fused multiply-add rounds once where the reference rounds σv first.
+            var bracket = x - (x - v.mul(c.Sigma)).mul_(1f - c.Sigma);
+            return x.add(v, alpha: c.Dt).add_(bracket, alpha: c.ScoreCoefficient);
+        }
+        var sigma = perRow(k => k.Sigma);
+        var rowBracket = x - (x - sigma * v).mul_(1f - sigma);
+        return torch.addcmul(torch.addcmul(x, v, perRow(k => k.Dt), 1), rowBracket, perRow(k => k.ScoreCoefficient), 1);
+    }
+
     private static StepResult Compute(
         SchedulerState state, SdeType type, (float Sigma, float SigmaNext)[] rows, double[] etas,
         Tensor sample, Tensor modelOutput, NextSample next, bool includeNormalizer)
@@ -59,9 +77,11 @@ public static class SdeStep
             tensor(coefficients.Select(pick).ToArray(), ScalarType.Float32, sample.device).reshape(rowShape);
 
         var c = coefficients[0];
-        var mean = shared
-            ? sample.mul(c.SampleCoefficient).add_(modelOutput, alpha: c.OutputCoefficient)
-            : torch.addcmul(sample * PerRow(k => k.SampleCoefficient), modelOutput, PerRow(k => k.OutputCoefficient), 1);
+        var mean = type == SdeType.DanceSde
+            ? DanceMean(sample, modelOutput, shared, c, PerRow)
+            : shared
+                ? sample.mul(c.SampleCoefficient).add_(modelOutput, alpha: c.OutputCoefficient)
+                : torch.addcmul(sample * PerRow(k => k.SampleCoefficient), modelOutput, PerRow(k => k.OutputCoefficient), 1);
 
         var prev = next switch
         {

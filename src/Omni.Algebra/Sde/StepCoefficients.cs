@@ -11,7 +11,13 @@ namespace Omni.Algebra.Sde;
 /// <param name="SampleCoefficient">A in <c>mean = A·x + B·v</c>.</param>
 /// <param name="OutputCoefficient">B in <c>mean = A·x + B·v</c>.</param>
 /// <param name="SqrtDt"><c>√(σ − σ')</c>.</param>
-public readonly record struct StepCoefficients(float Std, float NoiseScale, float SampleCoefficient, float OutputCoefficient, float SqrtDt)
+/// <param name="Sigma">σ.</param>
+/// <param name="Dt"><c>dσ = σ' − σ</c> (negative).</param>
+/// <param name="ScoreCoefficient">
+/// <see cref="SdeType.DanceSde"/> only: the weight of <c>x − (1 − σ)·x̂0</c> in the mean (see <see cref="SdeStep"/>).
+/// </param>
+public readonly record struct StepCoefficients(float Std, float NoiseScale, float SampleCoefficient, float OutputCoefficient, float SqrtDt,
+                                               float Sigma = 0f, float Dt = 0f, float ScoreCoefficient = 0f)
 {
     /// <summary>Coefficients of <paramref name="type"/> for a step from σ to σ' with noise level η.</summary>
     /// <param name="type">The sampler.</param>
@@ -34,7 +40,7 @@ public readonly record struct StepCoefficients(float Std, float NoiseScale, floa
                 var variance = std * std;
                 var a = 1f + variance / (2f * sigma) * dt;
                 var b = (1f + variance * (1f - sigma) / (2f * sigma)) * dt;
-                return new(std, std * sqrtDt, a, b, sqrtDt);
+                return new(std, std * sqrtDt, a, b, sqrtDt, sigma, dt);
             }
             case SdeType.Cps:
             {
@@ -43,16 +49,18 @@ public readonly record struct StepCoefficients(float Std, float NoiseScale, floa
                 var keep = MathF.Sqrt(sigmaNext * sigmaNext - std * std);
                 var a = (1f - sigmaNext) + keep;
                 var b = -sigma * (1f - sigmaNext) + (1f - sigma) * keep;
-                return new(std, std, a, b, sqrtDt);
+                return new(std, std, a, b, sqrtDt, sigma, dt);
             }
             case SdeType.DanceSde:
             {
                 // mean = x + dσ·v − ½η²·score·dσ with score = −(x + (1 − σ)v)/σ.
                 var std = eta * MathF.Sqrt(sigma - sigmaNext);
+                // As an affine map: A = 1 + ½η²dσ/σ, B = dσ + ½η²dσ(1 − σ)/σ. The step evaluates the score term
+                // in the reference's order instead (see SdeStep), so only dσ and ½η²dσ/σ² are needed.
                 var drift = 0.5f * eta * eta * dt / sigma;
                 var a = 1f + drift;
                 var b = dt + drift * (1f - sigma);
-                return new(std, std, a, b, sqrtDt);
+                return new(std, std, a, b, sqrtDt, sigma, dt, drift / sigma);
             }
             default:
                 throw new ArgumentOutOfRangeException(nameof(type), type, null);

@@ -29,7 +29,7 @@ internal static class StepInputs
             return DType($"The {name} must be float32, got {other.dtype}.");
         if (!other.shape.SequenceEqual(sample.shape))
             return Shape($"The {name}'s shape {Format(other.shape)} differs from the sample's {Format(sample.shape)}.");
-        if (other.device != sample.device || modelOutput.device != sample.device)
+        if (!SameDevice(other, sample) || !SameDevice(modelOutput, sample))
             return Left<OmniError, Unit>(OmniError.Invalid($"All step tensors must be on one device: sample on {sample.device}, model output on {modelOutput.device}, {name} on {other.device}."));
         return Right<OmniError, Unit>(unit);
     }
@@ -78,6 +78,8 @@ internal static class StepInputs
             ? Right<OmniError, double[]>(values)
             : Left<OmniError, double[]>(OmniError.Invalid($"The noise level must be finite and non-negative, got {string.Join(", ", bad)}."));
     }
+
+    private static bool SameDevice(Tensor a, Tensor b) => a.device_type == b.device_type && a.device_index == b.device_index;
 
     private static float[] HostValues(Tensor t)
     {
