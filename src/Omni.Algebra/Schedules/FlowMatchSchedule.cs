@@ -16,7 +16,8 @@ public static class FlowMatchSchedule
     public static Validation<OmniError, SchedulerState> SetTimesteps(SchedulerConfig config, TimestepRequest request) =>
         from valid in config.Validate()
         from n in CheckRequest(valid, request)
-        select Build(valid, request, n);
+        from state in Build(valid, request, n)
+        select state;
 
     /// <summary>Shorthand for a default schedule of <paramref name="numInferenceSteps"/> steps.</summary>
     public static Validation<OmniError, SchedulerState> SetTimesteps(SchedulerConfig config, int numInferenceSteps, double? mu = null) =>
@@ -48,7 +49,7 @@ public static class FlowMatchSchedule
         return errors.Count == 0 ? Success<OmniError, int>(n!.Value) : Fail<OmniError, int>(Seq(errors));
     }
 
-    private static SchedulerState Build(SchedulerConfig config, TimestepRequest request, int n)
+    private static Validation<OmniError, SchedulerState> Build(SchedulerConfig config, TimestepRequest request, int n)
     {
         var trainSteps = config.NumTrainTimesteps;
         float[] sigmas32;
@@ -60,7 +61,11 @@ public static class FlowMatchSchedule
             sigmas64 = sigmas64.Select(s => config.UseDynamicShifting
                 ? Shifts.Time(config.TimeShiftType, request.Mu!.Value, s)
                 : Shifts.Static(config.Shift, s)).ToArray();
-            if (config.ShiftTerminal is { } terminal && terminal != 0) sigmas64 = Shifts.StretchToTerminal(sigmas64, terminal);
+            if (config.ShiftTerminal is { } terminal && terminal != 0)
+            {
+                if (sigmas64[^1] >= 1) return TerminalError(terminal);
+                sigmas64 = Shifts.StretchToTerminal(sigmas64, terminal);
+            }
             sigmas32 = Cast(Respace(config, sigmas64, n));
         }
         else
@@ -71,15 +76,24 @@ public static class FlowMatchSchedule
             custom = custom.Select(s => config.UseDynamicShifting
                 ? Shifts.Time(config.TimeShiftType, request.Mu!.Value, s)
                 : Shifts.Static(config.Shift, s)).ToArray();
-            if (config.ShiftTerminal is { } terminal && terminal != 0) custom = Shifts.StretchToTerminal(custom, terminal);
+            if (config.ShiftTerminal is { } terminal && terminal != 0)
+            {
+                if (custom[^1] >= 1f) return TerminalError(terminal);
+                custom = Shifts.StretchToTerminal(custom, terminal);
+            }
             sigmas32 = HasRespacing(config) ? Cast(Respace(config, custom.Select(s => (double)s).ToArray(), n)) : custom;
         }
 
         if (config.InvertSigmas) sigmas32 = sigmas32.Select(s => 1f - s).ToArray();
         var timesteps = sigmas32.Select(s => s * trainSteps).ToArray();
         var terminalSigma = config.InvertSigmas ? 1f : 0f;
-        return new SchedulerState(config, [.. sigmas32, terminalSigma], [.. timesteps]);
+        return Success<OmniError, SchedulerState>(new SchedulerState(config, [.. sigmas32, terminalSigma], [.. timesteps]));
     }
+
+    // The reference divides 0 by 0 here and returns NaN sigmas; a schedule that never leaves σ = 1 cannot be stretched.
+    private static Validation<OmniError, SchedulerState> TerminalError(double terminal) =>
+        Fail<OmniError, SchedulerState>(OmniError.Invalid(
+            $"`shift_terminal` = {terminal} needs a schedule whose last sigma is below 1 before stretching; a one-step default schedule (or explicit sigmas ending at 1) cannot be stretched. Use more steps or unset `shift_terminal`."));
 
     private static bool HasRespacing(SchedulerConfig config) =>
         config.UseKarrasSigmas || config.UseExponentialSigmas || config.UseBetaSigmas;

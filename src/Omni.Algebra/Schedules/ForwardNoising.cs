@@ -21,8 +21,7 @@ public static class ForwardNoising
         if (!timesteps.is_floating_point() || timesteps.numel() != sample.shape[0])
             return Left<OmniError, Tensor>(OmniError.Invalid(
                 $"scale_noise needs one floating-point timestep per row ({sample.shape[0]}), got {timesteps.dtype} of shape ({string.Join(", ", timesteps.shape)})."));
-        using var host = timesteps.detach().to(ScalarType.Float32).cpu().contiguous();
-        return TimestepIndex.OfEach(state, host.data<float>().ToArray())
+        return TimestepIndex.OfEach(state, Sde.StepInputs.HostValues(timesteps))
             .Bind(indices => Noise(state, sample, indices, noise));
     }
 

@@ -36,7 +36,7 @@ public static class SdeStep
         from _ in StepInputs.Check(sample, modelOutput, next)
         from rows in StepInputs.Rows(state, at, sample.shape[0])
         from etas in StepInputs.NoiseLevels(noiseLevel, sample.shape[0])
-        select Compute(state, type, rows, etas, sample, modelOutput, next, includeLogProbNormalizer);
+        select Compute(state, type, rows, etas, at is StepAt.PerSample || noiseLevel.PerRow is not null, sample, modelOutput, next, includeLogProbNormalizer);
 
     /// <summary>
     /// The DanceGRPO mean <c>x + dσ·v + ½η²dσ/σ² · (x − (1 − σ)·x̂0)</c>, x̂0 = x − σv. The bracket cancels
@@ -57,19 +57,20 @@ public static class SdeStep
     }
 
     private static StepResult Compute(
-        SchedulerState state, SdeType type, (float Sigma, float SigmaNext)[] rows, double[] etas,
+        SchedulerState state, SdeType type, (float Sigma, float SigmaNext)[] rows, double[] etas, bool perRow,
         Tensor sample, Tensor modelOutput, NextSample next, bool includeNormalizer)
     {
         using var scope = NewDisposeScope();
         var batch = sample.shape[0];
-        var count = Math.Max(rows.Length, etas.Length);
+        // The training path and per-row noise levels give (B, 1, …, 1) coefficients even when B = 1, as the reference does.
+        var shared = !perRow;
+        var count = shared ? 1 : (int)batch;
         var coefficients = new StepCoefficients[count];
         for (var r = 0; r < count; r++)
         {
             var (sigma, sigmaNext) = rows[rows.Length == 1 ? 0 : r];
             coefficients[r] = StepCoefficients.For(type, sigma, sigmaNext, state.Sigmas[1], etas[etas.Length == 1 ? 0 : r]);
         }
-        var shared = count == 1;
         var rowShape = new long[sample.dim()];
         System.Array.Fill(rowShape, 1L);
         rowShape[0] = batch;

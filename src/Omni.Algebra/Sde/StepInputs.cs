@@ -81,10 +81,11 @@ internal static class StepInputs
 
     private static bool SameDevice(Tensor a, Tensor b) => a.device_type == b.device_type && a.device_index == b.device_index;
 
-    private static float[] HostValues(Tensor t)
+    /// <summary>Copies a small tensor's values to the host as float32 (intermediates are released).</summary>
+    internal static float[] HostValues(Tensor t)
     {
-        using var host = t.detach().to(ScalarType.Float32).cpu().contiguous();
-        return host.data<float>().ToArray();
+        using var scope = NewDisposeScope();
+        return t.detach().to(ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
     }
 
     private static Either<OmniError, Unit> Shape(string message) => Left<OmniError, Unit>(new OmniError(ErrorKind.InvalidShape, message));
