@@ -47,8 +47,10 @@ public static class SdeStep
     {
         if (shared)
         {
-            // Not x.add(v, alpha: −σ): a fused multiply-add rounds once where the reference rounds σv first.
-            var bracket = x - (x - v.mul(c.Sigma)).mul_(1f - c.Sigma);
+            // One scratch buffer, each value rounded where the reference rounds it: σv, then x − σv (negating is
+            // exact, so −(σv) + x rounds like x − σv), then (1 − σ)·x̂0, then x − (1 − σ)·x̂0. Not
+            // x.add(v, alpha: −σ): a fused multiply-add would round σv and the difference only once.
+            var bracket = v.mul(c.Sigma).neg_().add_(x).mul_(1f - c.Sigma).neg_().add_(x);
             return x.add(v, alpha: c.Dt).add_(bracket, alpha: c.ScoreCoefficient);
         }
         var sigma = perRow(k => k.Sigma);
