@@ -18,7 +18,7 @@ public static class ReferenceDensity
         {
             case SdeType.Sde:
             {
-                var std = Math.Sqrt(sigma / (1 - (sigma == 1 ? sigmaMax : sigma))) * eta;
+                var std = Math.Sqrt(sigma / (1 - (sigma >= 1 ? sigmaMax : sigma))) * eta;
                 for (var i = 0; i < x.Length; i++)
                     mean[i] = x[i] * (1 + std * std / (2 * sigma) * dt) + v[i] * (1 + std * std * (1 - sigma) / (2 * sigma)) * dt;
                 return (mean, std * Math.Sqrt(-dt));

@@ -34,8 +34,10 @@ public readonly record struct StepCoefficients(float Std, float NoiseScale, floa
         {
             case SdeType.Sde:
             {
-                // Where σ = 1 the reference borrows the second sigma so that σ/(1 − σ) stays finite.
-                var denominatorSigma = sigma == 1f ? sigmaMax : sigma;
+                // Where σ = 1 the reference borrows the second sigma so that σ/(1 − σ) stays finite. Omni also
+                // borrows it for σ > 1: some static shifts below 1 round the first sigma to 1 + 1 ulp, where the
+                // reference takes the square root of a negative number and returns NaN.
+                var denominatorSigma = sigma >= 1f ? sigmaMax : sigma;
                 var std = MathF.Sqrt(sigma / (1f - denominatorSigma)) * eta;
                 var variance = std * std;
                 var a = 1f + variance / (2f * sigma) * dt;
