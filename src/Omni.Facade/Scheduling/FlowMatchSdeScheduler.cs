@@ -57,8 +57,8 @@ public sealed class FlowMatchSdeScheduler
     /// <summary>
     /// One SDE step at <paramref name="timestep"/> (a value of <see cref="SchedulerState.Timesteps"/>);
     /// the step index is initialised from it on the first call, then advances by one per call. Noise is
-    /// drawn from <paramref name="generator"/> (a fresh unseeded-by-Omni draw otherwise is not allowed:
-    /// pass a generator, or the previous sample).
+    /// drawn from <paramref name="generator"/>; without one, pass <paramref name="prevSample"/> (Omni never
+    /// draws from a hidden global generator).
     /// </summary>
     public StepResult Step(Tensor modelOutput, float timestep, Tensor sample, Generator? generator = null,
                            double noiseLevel = 0.7, Tensor? prevSample = null, SdeType sdeType = SdeType.Sde,
