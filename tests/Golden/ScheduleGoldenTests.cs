@@ -29,11 +29,7 @@ public sealed class ScheduleGoldenTests
 
     [Fact]
     public void Every_case_is_covered_by_a_test()
-    {
-        var known = new[] { "set_timesteps", "error", "calculate_shift", "index_for_timestep", "scale_noise" };
-        var uncovered = Suite.CaseIds.Where(id => !known.Contains(KindOf(Suite.Case(id)))).ToList();
-        Assert.True(uncovered.Count == 0, "cases no test runs: " + string.Join(", ", uncovered));
-    }
+        => Suite.AssertEveryCaseIsCovered(KindOf, "set_timesteps", "error", "calculate_shift", "index_for_timestep", "scale_noise");
 
     [Theory, MemberData(nameof(ScheduleCases))]
     public void Set_timesteps_matches_the_reference(string id)

@@ -29,11 +29,7 @@ public sealed class SdeStepGoldenTests
 
     [Fact]
     public void Every_case_is_covered_by_a_test()
-    {
-        var known = new[] { "sample_previous_step", "step_loop", "error" };
-        var uncovered = Suite.CaseIds.Where(id => !known.Contains(KindOf(Suite.Case(id)))).ToList();
-        Assert.True(uncovered.Count == 0, "cases no test runs: " + string.Join(", ", uncovered));
-    }
+        => Suite.AssertEveryCaseIsCovered(KindOf, "sample_previous_step", "step_loop", "error");
 
     [Theory, MemberData(nameof(StepCases))]
     public void Sample_previous_step_matches_the_reference(string id)

@@ -52,51 +52,48 @@ public static class FlowMatchSchedule
     private static Validation<OmniError, SchedulerState> Build(SchedulerConfig config, TimestepRequest request, int n)
     {
         var trainSteps = config.NumTrainTimesteps;
-        float[] sigmas32;
+        double[]? shifted;
         if (request.Sigmas is null && request.Timesteps is null)
         {
             var table = TrainTable.For(config);
-            var sigmas64 = NumpyMath.Linspace(table.SigmaMax * trainSteps, table.SigmaMin * trainSteps, n)
+            var sigmas = NumpyMath.Linspace(table.SigmaMax * trainSteps, table.SigmaMin * trainSteps, n)
                 .Select(t => t / trainSteps).ToArray();
-            sigmas64 = sigmas64.Select(s => config.UseDynamicShifting
-                ? Shifts.Time(config.TimeShiftType, request.Mu!.Value, s)
-                : Shifts.Static(config.Shift, s)).ToArray();
-            if (config.ShiftTerminal is { } terminal && terminal != 0)
-            {
-                if (sigmas64[^1] >= 1) return TerminalError(terminal);
-                sigmas64 = Shifts.StretchToTerminal(sigmas64, terminal);
-            }
-            sigmas32 = Cast(Respace(config, sigmas64, n));
+            shifted = Shift(config, request.Mu, sigmas);
         }
         else
         {
             var custom = request.Sigmas is { } given
                 ? given.Select(s => (float)s).ToArray()
                 : request.Timesteps!.Value.Select(t => (float)t / trainSteps).ToArray();
-            custom = custom.Select(s => config.UseDynamicShifting
-                ? Shifts.Time(config.TimeShiftType, request.Mu!.Value, s)
-                : Shifts.Static(config.Shift, s)).ToArray();
-            if (config.ShiftTerminal is { } terminal && terminal != 0)
-            {
-                if (custom[^1] >= 1f) return TerminalError(terminal);
-                custom = Shifts.StretchToTerminal(custom, terminal);
-            }
-            sigmas32 = HasRespacing(config) ? Cast(Respace(config, custom.Select(s => (double)s).ToArray(), n)) : custom;
+            // float → double is exact, so the respacing below sees the float32 values the reference sees.
+            shifted = Shift(config, request.Mu, custom)?.Select(s => (double)s).ToArray();
         }
+        if (shifted is null) return TerminalError(config.ShiftTerminal!.Value);
 
+        var sigmas32 = Respace(config, shifted, n).Select(s => (float)s).ToArray();
         if (config.InvertSigmas) sigmas32 = sigmas32.Select(s => 1f - s).ToArray();
         var timesteps = sigmas32.Select(s => s * trainSteps).ToArray();
         var terminalSigma = config.InvertSigmas ? 1f : 0f;
         return Success<OmniError, SchedulerState>(new SchedulerState(config, [.. sigmas32, terminalSigma], [.. timesteps]));
     }
 
+    /// <summary>
+    /// Static or dynamic shift, then the terminal stretch, in the precision of the path (float64 for the default
+    /// schedule, float32 for explicit sigmas or timesteps); null when the schedule cannot be stretched.
+    /// </summary>
+    private static T[]? Shift<T>(SchedulerConfig config, double? mu, T[] sigmas) where T : System.Numerics.IFloatingPointIeee754<T>
+    {
+        var shifted = sigmas.Select(s => config.UseDynamicShifting
+            ? Shifts.Time(config.TimeShiftType, mu!.Value, s)
+            : Shifts.Static(config.Shift, s)).ToArray();
+        if (config.ShiftTerminal is not { } terminal || terminal == 0) return shifted;
+        return shifted[^1] >= T.One ? null : Shifts.StretchToTerminal(shifted, terminal);
+    }
+
     // The reference divides 0 by 0 here and returns NaN sigmas; a schedule that never leaves σ = 1 cannot be stretched.
     private static Validation<OmniError, SchedulerState> TerminalError(double terminal) =>
         Fail<OmniError, SchedulerState>(OmniError.Invalid(
             $"`shift_terminal` = {terminal} needs a schedule whose last sigma is below 1 before stretching; a one-step default schedule (or explicit sigmas ending at 1) cannot be stretched. Use more steps or unset `shift_terminal`."));
-
-    private static bool HasRespacing(SchedulerConfig config) =>
-        config.UseKarrasSigmas || config.UseExponentialSigmas || config.UseBetaSigmas;
 
     private static double[] Respace(SchedulerConfig config, double[] sigmas, int n)
     {
@@ -105,6 +102,4 @@ public static class FlowMatchSchedule
         if (config.UseBetaSigmas) return SigmaSpacings.Beta(sigmas[0], sigmas[^1], n);
         return sigmas;
     }
-
-    private static float[] Cast(double[] values) => values.Select(v => (float)v).ToArray();
 }

@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Omni.Algebra.Schedules;
 
 /// <summary>
@@ -19,42 +21,35 @@ public static class Shifts
         return imageSeqLen * m + b;
     }
 
-    /// <summary>Static shift <c>s·σ / (1 + (s − 1)·σ)</c> in float64.</summary>
-    public static double Static(double shift, double sigma) => shift * sigma / (1 + (shift - 1) * sigma);
-
-    /// <summary>Static shift in float32, with the shift and <c>shift − 1</c> rounded to float32 as NumPy/torch do.</summary>
-    public static float Static(double shift, float sigma)
+    /// <summary>
+    /// Static shift <c>s·σ / (1 + (s − 1)·σ)</c> in the precision of <typeparamref name="T"/>; the Python
+    /// scalars <c>s</c> and <c>s − 1</c> are rounded to that precision first, as NumPy and torch do.
+    /// </summary>
+    public static T Static<T>(double shift, T sigma) where T : IFloatingPointIeee754<T>
     {
-        var s = (float)shift;
-        var sMinusOne = (float)(shift - 1);
-        return s * sigma / (1f + sMinusOne * sigma);
+        var s = T.CreateChecked(shift);
+        var sMinusOne = T.CreateChecked(shift - 1);
+        return s * sigma / (T.One + sMinusOne * sigma);
     }
 
-    /// <summary>Dynamic time shift with exponent 1 (what <c>set_timesteps</c> uses), float64.</summary>
-    public static double Time(TimeShiftType type, double mu, double sigma) => type switch
+    /// <summary>
+    /// Dynamic time shift with exponent 1 (what <c>set_timesteps</c> uses): <c>c / (c + (1/σ − 1))</c> with
+    /// <c>c = e^μ</c> (exponential) or <c>μ</c> (linear), rounded to the precision of <typeparamref name="T"/>.
+    /// </summary>
+    public static T Time<T>(TimeShiftType type, double mu, T sigma) where T : IFloatingPointIeee754<T>
     {
-        TimeShiftType.Exponential => Math.Exp(mu) / (Math.Exp(mu) + (1 / sigma - 1)),
-        _ => mu / (mu + (1 / sigma - 1)),
-    };
-
-    /// <summary>Dynamic time shift with exponent 1, float32 (the coefficient rounded to float32 first).</summary>
-    public static float Time(TimeShiftType type, double mu, float sigma)
-    {
-        var c = type == TimeShiftType.Exponential ? (float)Math.Exp(mu) : (float)mu;
-        return c / (c + (1f / sigma - 1f));
+        var c = T.CreateChecked(type == TimeShiftType.Exponential ? Math.Exp(mu) : mu);
+        return c / (c + (T.One / sigma - T.One));
     }
 
-    /// <summary>Stretches a float64 schedule so that its last value becomes <paramref name="shiftTerminal"/>.</summary>
-    public static double[] StretchToTerminal(double[] sigmas, double shiftTerminal)
+    /// <summary>
+    /// Stretches a schedule so that its last value becomes <paramref name="shiftTerminal"/>:
+    /// <c>1 − (1 − σ)/c</c> with <c>c = (1 − σ_last)/(1 − shift_terminal)</c> (NumPy 2 semantics on float32:
+    /// the Python scalar is rounded to float32 before the division).
+    /// </summary>
+    public static T[] StretchToTerminal<T>(T[] sigmas, double shiftTerminal) where T : IFloatingPointIeee754<T>
     {
-        var scale = (1 - sigmas[^1]) / (1 - shiftTerminal);
-        return sigmas.Select(s => 1 - (1 - s) / scale).ToArray();
-    }
-
-    /// <summary>Float32 stretch (NumPy 2 semantics: the Python scalar is rounded to float32 before the division).</summary>
-    public static float[] StretchToTerminal(float[] sigmas, double shiftTerminal)
-    {
-        var scale = (1f - sigmas[^1]) / (float)(1 - shiftTerminal);
-        return sigmas.Select(s => 1f - (1f - s) / scale).ToArray();
+        var scale = (T.One - sigmas[^1]) / T.CreateChecked(1 - shiftTerminal);
+        return sigmas.Select(s => T.One - (T.One - s) / scale).ToArray();
     }
 }

@@ -47,6 +47,16 @@ public sealed class GoldenSuite
         return data;
     }
 
+    /// <summary>
+    /// Fails unless every case's kind (as <paramref name="kindOf"/> classifies it) is one a test runs: a
+    /// manifest from another reference set must not carry cases the suite silently ignores.
+    /// </summary>
+    public void AssertEveryCaseIsCovered(Func<JsonElement, string> kindOf, params string[] testedKinds)
+    {
+        var uncovered = CaseIds.Where(id => !testedKinds.Contains(kindOf(_cases[id]))).ToList();
+        Assert.True(uncovered.Count == 0, $"{Name}: cases no test runs: " + string.Join(", ", uncovered));
+    }
+
     /// <summary>Reads the tensor stored under <paramref name="key"/>.</summary>
     public Tensor Tensor(string key)
     {
