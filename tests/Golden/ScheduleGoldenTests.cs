@@ -47,6 +47,28 @@ public sealed class ScheduleGoldenTests
         }
     }
 
+    public static TheoryData<string> PlainScheduleCases => Suite.Ids(c => KindOf(c) == "set_timesteps" && !Respaced(c));
+
+    private static bool Respaced(JsonElement c) =>
+        new[] { "use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas" }.Any(key =>
+            c.GetProperty("scheduler_config").TryGetProperty(key, out var v) && v.ValueKind == JsonValueKind.True);
+
+    /// <summary>
+    /// The training path finds each stored timestep by exact float equality, so a rollout produced by the
+    /// Python reference and recomputed here (or the other way round) needs the very same float32 timesteps.
+    /// Schedules that involve only arithmetic are therefore held to bit equality; the Karras, exponential and
+    /// Beta spacings go through libm/SciPy transcendentals and keep the float32-rounding tolerance above.
+    /// </summary>
+    [Theory, MemberData(nameof(PlainScheduleCases))]
+    public void Timesteps_are_bit_identical_to_the_reference(string id)
+    {
+        using var scope = NewDisposeScope();
+        var c = Suite.Case(id);
+        var state = ManifestReading.State(c);
+        TensorAssert.Identical(state.SigmasTensor(), Suite.Tensor(c, "outputs", "sigmas"), id + " sigmas");
+        TensorAssert.Identical(state.TimestepsTensor(), Suite.Tensor(c, "outputs", "timesteps"), id + " timesteps");
+    }
+
     [Theory, MemberData(nameof(ErrorCases))]
     public void Invalid_settings_fail_like_the_reference(string id)
     {
