@@ -10,7 +10,7 @@ namespace Omni.Effects.Random;
 /// PyTorch bit for bit — and the result is moved to the target device afterwards. The generators are
 /// stateful: each draw advances them, exactly as the reference's calls do.
 /// </summary>
-public abstract class NoiseSource
+public abstract class NoiseSource : Omni.Algebra.Rollouts.IRandomSource
 {
     private NoiseSource() { }
 

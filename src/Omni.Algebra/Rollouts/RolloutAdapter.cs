@@ -1,0 +1,52 @@
+using LanguageExt;
+using Omni.Algebra.Adapters;
+using Omni.Algebra.Config;
+using Omni.Algebra.Errors;
+using Omni.Algebra.Schedules;
+using static TorchSharp.torch;
+
+namespace Omni.Algebra.Rollouts;
+
+/// <summary>Everything a rollout works from.</summary>
+/// <param name="Module">The denoiser.</param>
+/// <param name="Schedule">The schedule (the same value training recomputes with).</param>
+/// <param name="Config">The model configuration.</param>
+/// <param name="Request">Prompts, noise sources and the SDE window.</param>
+public sealed record RolloutContext(IDenoiser Module, SchedulerState Schedule, DiffusionModelConfig Config, RolloutRequest Request);
+
+/// <summary>
+/// How one (architecture, algorithm) pair samples (the role of the reference's <c>VllmOmniPipelineBase</c>
+/// subclasses): a function from a <see cref="RolloutContext"/> to the <see cref="Trajectory"/> the trainer consumes.
+/// </summary>
+/// <param name="Name">A display name.</param>
+/// <param name="Run">The rollout.</param>
+public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<OmniError, Trajectory>> Run)
+{
+    /// <summary>
+    /// The standard policy-gradient rollout for a training adapter: initial latents of
+    /// <paramref name="latentShape"/>(config, batch) from the request's initial noise, the model called through the
+    /// adapter's own <see cref="TrainingAdapter.PrepareModelInputs"/> and <see cref="TrainingAdapter.Forward"/> (so
+    /// rollout and training see identical arguments), <see cref="FlowRollout"/> for the loop, and an optional
+    /// <paramref name="decode"/> of the final latents.
+    /// </summary>
+    public static RolloutAdapter FromTraining(
+        TrainingAdapter training, Func<DiffusionModelConfig, long, long[]> latentShape,
+        Func<Tensor, Tensor>? decode = null, bool recordMeans = true) =>
+        new(training.Name + " rollout", context =>
+        {
+            var (module, schedule, config, request) = context;
+            using var initial = request.InitialNoise.Draw(latentShape(config, request.BatchSize), ScalarType.Float32, request.PromptEmbeds.device);
+            var window = request.WindowFor(config.Sde, schedule.NumInferenceSteps);
+            Either<OmniError, Tensor> Velocity(Tensor x, int step)
+            {
+                using var t = full(x.shape[0], schedule.Timesteps[step], ScalarType.Float32, x.device);
+                var inputs = new ModelInputRequest(x, t, null, request.PromptEmbeds, request.PromptEmbedsMask,
+                                                   request.NegativePromptEmbeds, request.NegativePromptEmbedsMask, request.Extras);
+                return AdapterCalls.Predict(training, module, config, inputs, step);
+            }
+            return FlowRollout.Run(schedule, config.Sde, window, initial, Velocity, request.StepNoise, recordMeans).Map(steps =>
+                new Trajectory(steps.Latents, steps.LogProbs, steps.Timesteps, steps.PrevSampleMeans, steps.FinalLatents,
+                    request.PromptEmbeds, request.PromptEmbedsMask, request.NegativePromptEmbeds, request.NegativePromptEmbedsMask,
+                    decode?.Invoke(steps.FinalLatents), request.Extras ?? System.Collections.Immutable.ImmutableDictionary<string, object?>.Empty));
+        });
+}

@@ -1,0 +1,40 @@
+using System.Collections.Immutable;
+using static TorchSharp.torch;
+
+namespace Omni.Algebra.Rollouts;
+
+/// <summary>
+/// One rollout batch: prompt embeddings (already encoded — training never re-encodes prompts), the noise sources
+/// and the SDE window.
+/// </summary>
+/// <param name="PromptEmbeds">(B, L, D).</param>
+/// <param name="InitialNoise">Draws the initial latents.</param>
+/// <param name="StepNoise">Draws each step's noise.</param>
+/// <param name="Window">The SDE window; null to use <see cref="ChooseWindow"/>.</param>
+/// <param name="PromptEmbedsMask">(B, L), if any.</param>
+/// <param name="NegativePromptEmbeds">For CFG, if any.</param>
+/// <param name="NegativePromptEmbedsMask">For CFG, if any.</param>
+/// <param name="Extras">Model extras (e.g. <c>pooled_prompt_embeds</c>) passed through to the adapter and the trajectory.</param>
+public sealed record RolloutRequest(
+    Tensor PromptEmbeds,
+    IRandomSource InitialNoise,
+    IRandomSource StepNoise,
+    SdeWindow? Window = null,
+    Tensor? PromptEmbedsMask = null,
+    Tensor? NegativePromptEmbeds = null,
+    Tensor? NegativePromptEmbedsMask = null,
+    ImmutableDictionary<string, object?>? Extras = null)
+{
+    /// <summary>
+    /// Chooses the window when <see cref="Window"/> is null, called right after the initial latents are drawn (the
+    /// reference draws the window start from the request's generator at that point). Null: every step but the last.
+    /// </summary>
+    public Func<Config.SdeSettings, int, SdeWindow>? ChooseWindow { get; init; }
+
+    /// <summary>The window for a schedule of <paramref name="steps"/> steps.</summary>
+    public SdeWindow WindowFor(Config.SdeSettings settings, int steps) =>
+        Window ?? ChooseWindow?.Invoke(settings, steps) ?? new SdeWindow(0, steps - 1);
+
+    /// <summary>The batch size.</summary>
+    public long BatchSize => PromptEmbeds.shape[0];
+}

@@ -1,0 +1,125 @@
+using System.Collections.Immutable;
+using System.Globalization;
+using LanguageExt;
+using Microsoft.Extensions.Configuration;
+using Omni.Algebra.Config;
+using Omni.Algebra.Errors;
+using Omni.Algebra.Sde;
+using Omni.Effects.Diffusers;
+using static LanguageExt.Prelude;
+
+namespace Omni.Facade.Configuration;
+
+/// <summary>
+/// Binds a <see cref="DiffusionModelConfig"/> from any <see cref="IConfiguration"/> (JSON files, environment
+/// variables, command-line arguments) under the reference's keys, <c>actor_rollout_ref:model:…</c>, reads the
+/// architecture from the model folder's <c>model_index.json</c> when it is not given, and validates everything at
+/// once: the result lists every problem, each naming its key.
+/// </summary>
+public static class ModelConfigBinding
+{
+    /// <summary>The configuration section of the model settings.</summary>
+    public const string Section = "actor_rollout_ref:model";
+
+    /// <summary>Binds and validates the model configuration.</summary>
+    public static Validation<OmniError, DiffusionModelConfig> Bind(IConfiguration configuration)
+    {
+        var section = configuration.GetSection(Section);
+        var reader = new Reader(section);
+        var path = section["path"];
+        var architecture = section["architecture"];
+        var errors = new List<OmniError>();
+        if (string.IsNullOrWhiteSpace(path)) { }
+        else if (string.IsNullOrWhiteSpace(architecture))
+            ModelFolder.ReadArchitecture(path).Match(Right: a => architecture = a, Left: errors.Add);
+        else if (!Directory.Exists(path))
+            errors.Add(new OmniError(ErrorKind.NotFound, $"The model folder '{path}' does not exist."));
+        var folderProblem = errors.Count > 0;
+
+        var defaults = new DiffusionModelConfig { Path = "", Architecture = "" };
+        var config = defaults with
+        {
+            Path = path ?? "",
+            Architecture = architecture ?? "",
+            Algorithm = section["algorithm"] ?? defaults.Algorithm,
+            ExternalAssembly = section["external_assembly"] ?? section["external_lib"],
+            DType = section["dtype"] ?? defaults.DType,
+            VaeScaleFactor = reader.Int("vae_scale_factor") ?? defaults.VaeScaleFactor,
+            Pipeline = new PipelineSettings
+            {
+                Height = reader.Int("pipeline:height") ?? defaults.Pipeline.Height,
+                Width = reader.Int("pipeline:width") ?? defaults.Pipeline.Width,
+                NumInferenceSteps = reader.Int("pipeline:num_inference_steps") ?? defaults.Pipeline.NumInferenceSteps,
+                GuidanceScale = reader.Double("pipeline:guidance_scale"),
+                TrueCfgScale = reader.Double("pipeline:true_cfg_scale") ?? defaults.Pipeline.TrueCfgScale,
+                MaxSequenceLength = reader.Int("pipeline:max_sequence_length") ?? defaults.Pipeline.MaxSequenceLength,
+                NumFrames = reader.Int("pipeline:num_frames") ?? defaults.Pipeline.NumFrames,
+            },
+            Sde = new SdeSettings
+            {
+                NoiseLevel = reader.Double("algo:noise_level") ?? defaults.Sde.NoiseLevel,
+                SdeType = reader.SdeType("algo:sde_type") ?? defaults.Sde.SdeType,
+                WindowSize = reader.Int("algo:sde_window_size"),
+                WindowRange = reader.Range("algo:sde_window_range"),
+            },
+            Lora = new LoraSettings
+            {
+                Rank = reader.Int("lora_rank") ?? defaults.Lora.Rank,
+                Alpha = reader.Double("lora_alpha") ?? defaults.Lora.Alpha,
+                InitWeights = section["lora_init_weights"] ?? defaults.Lora.InitWeights,
+                TargetModules = reader.List("target_modules") ?? defaults.Lora.TargetModules,
+            },
+        };
+        errors.AddRange(reader.Errors);
+        var rules = ConfigRules.Validate(config).Match(Succ: _ => [], Fail: e => e.ToList());
+        // When the folder could not be read, the empty architecture is a consequence, not a second problem.
+        errors.AddRange(rules.Where(e => !(folderProblem && e.Message.StartsWith("model.architecture", StringComparison.Ordinal))));
+        return errors.Count == 0 ? Success<OmniError, DiffusionModelConfig>(config) : Fail<OmniError, DiffusionModelConfig>(Seq(errors));
+    }
+
+    private sealed class Reader(IConfigurationSection section)
+    {
+        public List<OmniError> Errors { get; } = [];
+
+        public int? Int(string key) => Parse(key, "an integer", s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null);
+
+        public double? Double(string key) => section[key] is "null" or "~" ? null
+            : Parse(key, "a number", s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null);
+
+        public SdeType? SdeType(string key) => section[key] is { } text
+            ? SdeTypes.Parse(text).Match(Right: t => (SdeType?)t, Left: e => { Errors.Add(e with { Message = $"{Name(key)}: {e.Message}" }); return null; })
+            : null;
+
+        public (int, int)? Range(string key)
+        {
+            var values = List(key);
+            if (values is null) return null;
+            var numbers = values.Value.Select(v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) ? (int?)n : null).ToList();
+            if (numbers.Count == 2 && numbers.All(n => n is not null)) return (numbers[0]!.Value, numbers[1]!.Value);
+            Errors.Add(OmniError.Invalid($"{Name(key)} must be two integers [start, end], got [{string.Join(", ", values.Value)}]."));
+            return null;
+        }
+
+        // A list is either child keys (JSON arrays, key:0, key:1) or one comma-separated value.
+        public ImmutableArray<string>? List(string key)
+        {
+            var child = section.GetSection(key);
+            var items = child.GetChildren().Select(c => c.Value).Where(v => v is not null).Cast<string>().ToList();
+            if (items.Count > 0) return [.. items];
+            return child.Value is { } text
+                ? [.. text.Trim('[', ']', '(', ')').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)]
+                : null;
+        }
+
+        // Messages use the rules' spelling (model.pipeline.height) for every key.
+        private static string Name(string key) => "model." + key.Replace(':', '.');
+
+        private T? Parse<T>(string key, string what, Func<string, T?> parse) where T : struct
+        {
+            if (section[key] is not { } text) return null;
+            var value = parse(text);
+            if (value is null) Errors.Add(OmniError.Invalid($"{Name(key)} must be {what}, got '{text}'."));
+            return value;
+        }
+    }
+}

@@ -1,0 +1,84 @@
+using System.Collections.Immutable;
+using LanguageExt;
+using Omni.Algebra.Adapters;
+using Omni.Algebra.Config;
+using Omni.Algebra.Errors;
+using Omni.Algebra.Rollouts;
+using Omni.Algebra.Schedules;
+using Omni.Effects.Random;
+using static TorchSharp.torch;
+
+namespace Omni.Facade.Pipelines;
+
+/// <summary>
+/// A validated model configuration bound to its adapters and its schedule: what you roll out with and recompute
+/// log-probabilities with. Create one with <see cref="FromFolder"/> and the <see cref="OmniPipelineBuilder"/>.
+/// </summary>
+public sealed class OmniPipeline
+{
+    internal OmniPipeline(DiffusionModelConfig config, AdapterRegistries registries, TrainingAdapter training,
+                          Option<RolloutAdapter> rollout, SchedulerState schedule)
+        => (Config, Registries, Training, RolloutAdapter, Schedule) = (config, registries, training, rollout, schedule);
+
+    /// <summary>The validated configuration.</summary>
+    public DiffusionModelConfig Config { get; }
+
+    /// <summary>The registries this pipeline dispatches through (built-ins, plugins and custom registrations).</summary>
+    public AdapterRegistries Registries { get; }
+
+    /// <summary>The training adapter for the configuration's (architecture, algorithm).</summary>
+    public TrainingAdapter Training { get; }
+
+    /// <summary>The rollout adapter, when one is registered.</summary>
+    public Option<RolloutAdapter> RolloutAdapter { get; }
+
+    /// <summary>The schedule shared by rollouts and training recomputation.</summary>
+    public SchedulerState Schedule { get; }
+
+    /// <summary>Starts configuring a pipeline for a diffusers model folder.</summary>
+    public static OmniPipelineBuilder FromFolder(string folder) => OmniPipelineBuilder.For(folder);
+
+    /// <summary>
+    /// Rolls out one batch with one seeded CPU generator per sample, used as the reference uses a request's
+    /// generator: first the initial latents, then (with a window size) the window start, drawn from the first
+    /// sample's generator, then every step's noise.
+    /// </summary>
+    /// <param name="module">The denoiser.</param>
+    /// <param name="promptEmbeds">Prompt embeddings (B, L, D).</param>
+    /// <param name="seeds">One seed per sample.</param>
+    /// <param name="promptEmbedsMask">Their mask, if any.</param>
+    /// <param name="negativePromptEmbeds">Negative embeddings for CFG, if any.</param>
+    /// <param name="negativePromptEmbedsMask">Their mask, if any.</param>
+    /// <param name="extras">Model extras (e.g. <c>pooled_prompt_embeds</c>).</param>
+    public Trajectory Rollout(IDenoiser module, Tensor promptEmbeds, IReadOnlyList<long> seeds,
+                              Tensor? promptEmbedsMask = null, Tensor? negativePromptEmbeds = null,
+                              Tensor? negativePromptEmbedsMask = null, ImmutableDictionary<string, object?>? extras = null)
+    {
+        if (seeds.Count != promptEmbeds.shape[0])
+            throw new OmniException([OmniError.Invalid($"Expected one seed per sample ({promptEmbeds.shape[0]}), got {seeds.Count}.")]);
+        var adapter = RolloutAdapter.IfNone(() => throw new OmniException([new OmniError(ErrorKind.NotSupported,
+            $"No rollout pipeline registered for {Config.Key}. Register one with OmniPipelineBuilder.WithAdapter(…, rollout).")]));
+        var generators = seeds.Select(Generators.Seeded).ToArray();
+        var noise = NoiseSource.From(generators);
+        var request = new RolloutRequest(promptEmbeds, noise, noise, null, promptEmbedsMask, negativePromptEmbeds, negativePromptEmbedsMask, extras)
+        {
+            ChooseWindow = (settings, steps) => SdeWindow.Choose(settings, steps, (low, high) =>
+            {
+                using var start = randint(low, high + 1, [1], ScalarType.Int64, CPU, generator: generators[0]);
+                return (int)start.item<long>();
+            }),
+        };
+        return adapter.Run(new RolloutContext(module, Schedule, Config, request)).OrThrow();
+    }
+
+    /// <summary>
+    /// Recomputes the current model's log-probability of trained step <paramref name="step"/> of a stored
+    /// trajectory (the training path: per-sample timesteps, stored next latents).
+    /// </summary>
+    public PolicyStep Recompute(IDenoiser module, Trajectory trajectory, int step) =>
+        Recompute(module, trajectory.ToMicroBatch(), step);
+
+    /// <summary>Recomputes a trained step from a micro-batch under the reference's key names.</summary>
+    public PolicyStep Recompute(IDenoiser module, ImmutableDictionary<string, object?> microBatch, int step) =>
+        PipelineHelpers.RecomputeStep(Registries, module, Schedule, Config, microBatch, step).OrThrow();
+}
