@@ -86,9 +86,13 @@ public static class ModelConfigBinding
         public double? Double(string key) => section[key] is "null" or "~" ? null
             : Parse(key, "a number", s => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) ? v : (double?)null);
 
-        public SdeType? SdeType(string key) => section[key] is { } text
-            ? SdeTypes.Parse(text).Match(Right: t => (SdeType?)t, Left: e => { Errors.Add(e with { Message = $"{Name(key)}: {e.Message}" }); return null; })
-            : null;
+        public SdeType? SdeType(string key)
+        {
+            if (section[key] is not { } text) return null;
+            var parsed = SdeTypes.Parse(text);
+            parsed.IfLeft(e => Errors.Add(e with { Message = $"{Name(key)}: {e.Message}" }));
+            return parsed.IsRight ? parsed.IfLeft(default(SdeType)) : null;
+        }
 
         public (int, int)? Range(string key)
         {
