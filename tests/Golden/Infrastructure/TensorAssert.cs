@@ -46,6 +46,23 @@ public static class TensorAssert
             throw new XunitException($"{what}: infinite values differ from the reference.");
     }
 
+    /// <summary>Model outputs: absolute tolerance in float32 (golden README: about 1e-4).</summary>
+    public const double ModelAbsolute = 1e-4;
+
+    /// <summary>Asserts <c>|actual − expected| ≤ atol</c> everywhere, reporting the worst element.</summary>
+    public static void AbsolutelyClose(Tensor actual, Tensor expected, double atol, string what)
+    {
+        if (!actual.shape.SequenceEqual(expected.shape))
+            throw new XunitException($"{what}: shape ({string.Join(", ", actual.shape)}) differs from the reference ({string.Join(", ", expected.shape)}).");
+        using var scope = NewDisposeScope();
+        var error = (actual.detach().to(ScalarType.Float64).cpu() - expected.to(ScalarType.Float64).cpu()).abs().flatten();
+        if (error.isnan().any().item<bool>()) throw new XunitException($"{what}: NaN where the reference has a number.");
+        var worst = error.argmax().item<long>();
+        var max = error[worst].item<double>();
+        if (max > atol)
+            throw new XunitException($"{what}: element {worst} differs by {max:E3} > {atol:E1} (actual {actual.flatten()[worst].item<float>():R}, reference {expected.flatten()[worst].item<float>():R}).");
+    }
+
     /// <summary>Asserts that two tensors are bit-identical (same dtype, shape and bytes).</summary>
     public static void Identical(Tensor actual, Tensor expected, string what)
     {

@@ -1,0 +1,30 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Omni.Models.Common;
+
+/// <summary>
+/// <c>linear_1 → SiLU → linear_2</c>: diffusers' <c>TimestepEmbedding</c> and <c>PixArtAlphaTextProjection</c>
+/// (keys <c>linear_1.*</c>, <c>linear_2.*</c>).
+/// </summary>
+public sealed class MlpEmbedding : Module<Tensor, Tensor>
+{
+    private readonly Linear linear_1;
+    private readonly Linear linear_2;
+
+    /// <summary>Creates the two projections.</summary>
+    public MlpEmbedding(long inFeatures, long outFeatures) : base(nameof(MlpEmbedding))
+    {
+        linear_1 = Linear(inFeatures, outFeatures);
+        linear_2 = Linear(outFeatures, outFeatures);
+        RegisterComponents();
+    }
+
+    /// <inheritdoc />
+    public override Tensor forward(Tensor input)
+    {
+        using var scope = NewDisposeScope();
+        return linear_2.forward(functional.silu(linear_1.forward(input))).MoveToOuterDisposeScope();
+    }
+}

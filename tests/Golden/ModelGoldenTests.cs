@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Omni.Algebra.Adapters;
+using Omni.Effects.Safetensors;
+using Omni.Models.Loading;
+using Omni.Models.Sd3;
+using Omni.Tests.Golden.Infrastructure;
+using static TorchSharp.torch;
+
+namespace Omni.Tests.Golden;
+
+/// <summary>
+/// The <c>models</c> suite: each tiny diffusers model listed in <c>models/models.json</c> is built from its
+/// <c>config.json</c>, loaded strictly from its safetensors under diffusers' parameter names and run on its stored
+/// inputs; outputs agree within 1e-4 absolute in float32. Classes are run as Omni implements them (issue 4 is in
+/// progress: see <see cref="Implemented"/>).
+/// </summary>
+public sealed class ModelGoldenTests
+{
+    private static readonly Dictionary<string, Func<string, (nn.Module Module, IDenoiser Denoiser)>> Implemented = new()
+    {
+        ["SD3Transformer2DModel"] = folder =>
+        {
+            var model = new Sd3Transformer2DModel(Sd3Config.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))));
+            return (model, model);
+        },
+    };
+
+    private static JsonElement[] Models()
+    {
+        var manifest = Path.Combine(GoldenDirectory.Path, "models", "models.json");
+        using var document = JsonDocument.Parse(File.ReadAllText(manifest));
+        return document.RootElement.GetProperty("models").EnumerateArray().Select(m => m.Clone()).ToArray();
+    }
+
+    public static TheoryData<string> ImplementedModels
+    {
+        get
+        {
+            var data = new TheoryData<string>();
+            foreach (var m in Models().Where(m => Implemented.ContainsKey(m.GetProperty("class").GetString()!))) data.Add(m.GetProperty("name").GetString()!);
+            return data;
+        }
+    }
+
+    [Theory, MemberData(nameof(ImplementedModels))]
+    public void Model_outputs_match_the_reference(string name)
+    {
+        using var scope = NewDisposeScope();
+        var entry = Models().Single(m => m.GetProperty("name").GetString() == name);
+        var folder = Path.Combine(GoldenDirectory.Path, entry.GetProperty("folder").GetString()!);
+        var (module, denoiser) = Implemented[entry.GetProperty("class").GetString()!](folder);
+        var report = WeightLoader.Load(module, Path.Combine(folder, "diffusion_pytorch_model.safetensors"), strict: true);
+        Assert.True(report.IsExact, report.ToString());
+        module.eval();
+
+        using var io = SafetensorsFile.Open(Path.Combine(folder, "io.safetensors"));
+        var inputs = ModelInputs.Empty;
+        foreach (var key in io.Entries.Keys.Where(k => k.StartsWith("input/", StringComparison.Ordinal)))
+            inputs = inputs.With(key["input/".Length..], io.Read(key));
+        using var noGrad = no_grad();
+        var output = denoiser.Forward(inputs);
+        TensorAssert.AbsolutelyClose(output, io.Read("output/sample"), TensorAssert.ModelAbsolute, name);
+    }
+}
