@@ -24,18 +24,18 @@ public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<Omn
 {
     /// <summary>
     /// The standard policy-gradient rollout for a training adapter: initial latents of
-    /// <paramref name="latentShape"/>(config, batch) from the request's initial noise, the model called through the
+    /// <paramref name="latentShape"/>(context) from the request's initial noise, the model called through the
     /// adapter's own <see cref="TrainingAdapter.PrepareModelInputs"/> and <see cref="TrainingAdapter.Forward"/> (so
     /// rollout and training see identical arguments), <see cref="FlowRollout"/> for the loop, and an optional
     /// <paramref name="decode"/> of the final latents.
     /// </summary>
     public static RolloutAdapter FromTraining(
-        TrainingAdapter training, Func<DiffusionModelConfig, long, long[]> latentShape,
+        TrainingAdapter training, Func<RolloutContext, long[]> latentShape,
         Func<Tensor, Tensor>? decode = null, bool recordMeans = true) =>
         new(training.Name + " rollout", context =>
         {
             var (module, schedule, config, request) = context;
-            using var initial = request.InitialNoise.Draw(latentShape(config, request.BatchSize), ScalarType.Float32, request.PromptEmbeds.device);
+            using var initial = request.InitialNoise.Draw(latentShape(context), ScalarType.Float32, request.PromptEmbeds.device);
             var window = request.WindowFor(config.Sde, schedule.NumInferenceSteps);
             Either<OmniError, Tensor> Velocity(Tensor x, int step)
             {

@@ -25,7 +25,7 @@ public static class OmniServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="IOptions{OmniModelOptions}"/> bound from <paramref name="configuration"/>'s
     /// <c>actor_rollout_ref:model</c> section (validated on start: one failure lists every problem), the
-    /// <see cref="AdapterRegistries"/> (built-ins plus <paramref name="registries"/>, if given) and an
+    /// <see cref="AdapterRegistries"/> (built-in objectives and architectures plus <paramref name="registries"/>, if given) and an
     /// <see cref="OmniPipeline"/> singleton built from both.
     /// </summary>
     public static IServiceCollection AddOmni(this IServiceCollection services, IConfiguration configuration,
@@ -39,7 +39,7 @@ public static class OmniServiceCollectionExtensions
                       "The Omni model configuration is invalid; see OmniModelOptions.Problems.")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<OmniModelOptions>, ProblemReporter>();
-        services.AddSingleton(_ => (registries ?? (r => r))(AdapterRegistries.Default));
+        services.AddSingleton(_ => (registries ?? (r => r))(Omni.Models.BuiltInAdapters.Registries));
         services.AddSingleton(provider =>
         {
             var model = provider.GetRequiredService<IOptions<OmniModelOptions>>().Value.Model!;

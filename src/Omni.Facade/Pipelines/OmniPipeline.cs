@@ -72,6 +72,15 @@ public sealed class OmniPipeline
     }
 
     /// <summary>
+    /// The model to train: the adapter's <see cref="TrainingAdapter.BuildModule"/> if it builds one, otherwise the
+    /// folder's <c>transformer/</c> loaded strictly under diffusers' parameter names (cast to <paramref name="dtype"/>).
+    /// </summary>
+    public IDenoiser LoadDenoiser(ScalarType? dtype = null) =>
+        Training.BuildModule(Config).Match(
+            Some: module => module,
+            None: () => Omni.Models.Loading.TransformerLoader.Load(Config.Path, dtype: dtype).OrThrow());
+
+    /// <summary>
     /// Recomputes the current model's log-probability of trained step <paramref name="step"/> of a stored
     /// trajectory (the training path: per-sample timesteps, stored next latents).
     /// </summary>

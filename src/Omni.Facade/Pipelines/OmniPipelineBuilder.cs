@@ -26,8 +26,8 @@ public sealed record OmniPipelineBuilder
 
     private bool ArchitectureGiven { get; init; }
 
-    /// <summary>The registries to start from (built-ins by default).</summary>
-    public AdapterRegistries Registries { get; init; } = AdapterRegistries.Default;
+    /// <summary>The registries to start from: the built-in objectives and architecture adapters by default.</summary>
+    public AdapterRegistries Registries { get; init; } = Omni.Models.BuiltInAdapters.Registries;
 
     private Seq<Func<AdapterRegistries, AdapterRegistries>> Registrations { get; init; } = Seq<Func<AdapterRegistries, AdapterRegistries>>();
 

@@ -39,5 +39,5 @@ public static class TinyAdapter
             select step,
     };
 
-    public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, (_, batch) => [batch, Sequence, Channels]);
+    public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, context => [context.Request.BatchSize, Sequence, Channels]);
 }

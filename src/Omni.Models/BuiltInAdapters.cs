@@ -1,0 +1,15 @@
+using Omni.Algebra.Adapters;
+using Omni.Models.Adapters;
+
+namespace Omni.Models;
+
+/// <summary>The adapters of the architectures Omni ships, added to <see cref="AdapterRegistries.Default"/>.</summary>
+public static class BuiltInAdapters
+{
+    /// <summary>The default registries plus every built-in architecture adapter.</summary>
+    public static AdapterRegistries Registries { get; } = Register(AdapterRegistries.Default);
+
+    /// <summary>Adds the built-in architecture adapters to <paramref name="registries"/>.</summary>
+    public static AdapterRegistries Register(AdapterRegistries registries) =>
+        registries.Register(Sd3FlowGrpo.Key, Sd3FlowGrpo.Training, Sd3FlowGrpo.Rollout);
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using LanguageExt;
+using Omni.Algebra.Adapters;
+using Omni.Algebra.Errors;
+using Omni.Models.Sd3;
+using TorchSharp;
+using static LanguageExt.Prelude;
+using static TorchSharp.torch;
+
+namespace Omni.Models.Loading;
+
+/// <summary>
+/// Loads the denoiser of a diffusers pipeline folder: <c>transformer/config.json</c>'s <c>_class_name</c> selects the
+/// module, and <c>transformer/diffusion_pytorch_model.safetensors</c> is loaded into it strictly, then cast to the
+/// requested dtype, if any.
+/// </summary>
+public static class TransformerLoader
+{
+    /// <summary>The module classes Omni can build, by diffusers class name.</summary>
+    public static readonly IReadOnlyDictionary<string, Func<string, nn.Module>> Builders = new Dictionary<string, Func<string, nn.Module>>
+    {
+        ["SD3Transformer2DModel"] = configJson => new Sd3Transformer2DModel(Sd3Config.Parse(configJson)),
+    };
+
+    /// <summary>Builds and loads the folder's transformer, or explains why it cannot.</summary>
+    public static Either<OmniError, IDenoiser> Load(string pipelineFolder, string subfolder = "transformer", ScalarType? dtype = null)
+    {
+        var folder = Path.Combine(pipelineFolder, subfolder);
+        var configFile = Path.Combine(folder, "config.json");
+        if (!File.Exists(configFile))
+            return Left<OmniError, IDenoiser>(new OmniError(ErrorKind.NotFound, $"'{configFile}' does not exist: the pipeline folder has no {subfolder}."));
+        var json = File.ReadAllText(configFile);
+        string? className;
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            className = document.RootElement.TryGetProperty("_class_name", out var c) ? c.GetString() : null;
+        }
+        catch (JsonException e)
+        {
+            return Left<OmniError, IDenoiser>(OmniError.Invalid($"'{configFile}' is not valid JSON: {e.Message}"));
+        }
+        if (className is null || !Builders.TryGetValue(className, out var build))
+            return Left<OmniError, IDenoiser>(new OmniError(ErrorKind.NotSupported,
+                $"'{configFile}' names the class '{className}', which Omni cannot build. Known: [{string.Join(", ", Builders.Keys.Order())}]."));
+        var module = build(json);
+        WeightLoader.Load(module, Path.Combine(folder, "diffusion_pytorch_model.safetensors"), strict: true);
+        if (dtype is { } type) module.to(type);
+        module.eval();
+        return Right<OmniError, IDenoiser>((IDenoiser)module);
+    }
+}
