@@ -20,4 +20,20 @@ public static class DTypes
         "BOOL" => (ScalarType.Bool, 1),
         _ => null,
     };
+
+    /// <summary>The safetensors name of a torch type, or null when safetensors cannot store it.</summary>
+    public static string? Name(ScalarType type) => type switch
+    {
+        ScalarType.Float64 => "F64",
+        ScalarType.Float32 => "F32",
+        ScalarType.Float16 => "F16",
+        ScalarType.BFloat16 => "BF16",
+        ScalarType.Int64 => "I64",
+        ScalarType.Int32 => "I32",
+        ScalarType.Int16 => "I16",
+        ScalarType.Int8 => "I8",
+        ScalarType.Byte => "U8",
+        ScalarType.Bool => "BOOL",
+        _ => null,
+    };
 }

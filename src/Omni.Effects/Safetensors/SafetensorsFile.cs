@@ -9,9 +9,10 @@ namespace Omni.Effects.Safetensors;
 /// little-endian data. The header is validated up front (sizes, offsets inside the data, byte counts
 /// matching shapes, known dtypes); tensors are read one at a time from the open file.
 /// </summary>
-public sealed class SafetensorsFile : IDisposable
+public sealed class SafetensorsFile : ITensorSource
 {
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly FileStream _stream;
     private readonly long _dataStart;
 
@@ -55,17 +56,38 @@ public sealed class SafetensorsFile : IDisposable
         }
     }
 
-    /// <summary>Reads the tensor <paramref name="name"/> into a new CPU tensor of its stored dtype.</summary>
-    public Tensor Read(string name)
+    /// <summary>
+    /// Reads the tensor <paramref name="name"/> into a new CPU tensor (cast to <paramref name="dtype"/> when given).
+    /// The bytes go straight from the file into the tensor's memory in chunks, so even tensors over 2 GB are read
+    /// without an intermediate copy of the file.
+    /// </summary>
+    public Tensor Read(string name, ScalarType? dtype = null)
     {
         if (!Entries.TryGetValue(name, out var entry))
             throw new SafetensorsException($"'{Path}' has no tensor named '{name}'.");
-        var bytes = new byte[entry.End - entry.Begin];
-        _stream.Seek(_dataStart + entry.Begin, SeekOrigin.Begin);
-        _stream.ReadExactly(bytes);
         var result = empty(entry.Shape, entry.DType);
-        if (bytes.Length > 0) result.bytes = bytes;
-        return result;
+        var length = entry.End - entry.Begin;
+        if (length > 0)
+        {
+            _stream.Seek(_dataStart + entry.Begin, SeekOrigin.Begin);
+            ReadInto(result, length);
+        }
+        if (dtype is not { } target || target == entry.DType) return result;
+        var cast = result.to(target);
+        result.Dispose();
+        return cast;
+    }
+
+    private unsafe void ReadInto(Tensor destination, long length)
+    {
+        const int chunk = 1 << 30;
+        var start = (byte*)NativeTensor.DataPointer(destination);
+        for (long done = 0; done < length; done += chunk)
+        {
+            var count = (int)Math.Min(chunk, length - done);
+            var read = _stream.ReadAtLeast(new Span<byte>(start + done, count), count, throwOnEndOfStream: false);
+            if (read < count) throw new SafetensorsException($"'{Path}' ended while reading tensor data (truncated file?).");
+        }
     }
 
     /// <summary>Closes the file.</summary>
@@ -85,6 +107,8 @@ public sealed class SafetensorsFile : IDisposable
         var dataStart = 8 + headerLength;
         var dataLength = length - dataStart;
 
+        try { _ = StrictUtf8.GetCharCount(headerBytes); }
+        catch (System.Text.DecoderFallbackException e) { throw new SafetensorsException($"'{path}' has a header that is not valid UTF-8: {e.Message}", e); }
         JsonDocument document;
         try { document = JsonDocument.Parse(headerBytes); }
         catch (JsonException e) { throw new SafetensorsException($"'{path}' has a malformed JSON header: {e.Message}", e); }
@@ -103,8 +127,14 @@ public sealed class SafetensorsFile : IDisposable
                             metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
                     continue;
                 }
+                if (entries.ContainsKey(property.Name))
+                    throw new SafetensorsException($"'{path}' lists the tensor '{property.Name}' twice.");
                 entries[property.Name] = ParseEntry(path, property.Name, property.Value, dataLength);
             }
+            var ordered = entries.Values.Where(e => e.End > e.Begin).OrderBy(e => e.Begin).ToList();
+            for (var i = 1; i < ordered.Count; i++)
+                if (ordered[i].Begin < ordered[i - 1].End)
+                    throw new SafetensorsException($"'{path}': the data of '{ordered[i - 1].Name}' [{ordered[i - 1].Begin}, {ordered[i - 1].End}) and '{ordered[i].Name}' [{ordered[i].Begin}, {ordered[i].End}) overlap.");
             return (dataStart, entries, metadata);
         }
     }

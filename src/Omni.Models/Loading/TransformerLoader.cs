@@ -2,6 +2,7 @@ using System.Text.Json;
 using LanguageExt;
 using Omni.Algebra.Adapters;
 using Omni.Algebra.Errors;
+using Omni.Effects.Safetensors;
 using Omni.Models.Sd3;
 using TorchSharp;
 using static LanguageExt.Prelude;
@@ -44,7 +45,7 @@ public static class TransformerLoader
             return Left<OmniError, IDenoiser>(new OmniError(ErrorKind.NotSupported,
                 $"'{configFile}' names the class '{className}', which Omni cannot build. Known: [{string.Join(", ", Builders.Keys.Order())}]."));
         var module = build(json);
-        WeightLoader.Load(module, Path.Combine(folder, "diffusion_pytorch_model.safetensors"), strict: true);
+        using (var weights = WeightFiles.Open(folder)) WeightLoader.Load(module, weights, strict: true, folder);
         if (dtype is { } type) module.to(type);
         module.eval();
         return Right<OmniError, IDenoiser>((IDenoiser)module);

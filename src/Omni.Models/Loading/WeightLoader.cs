@@ -24,10 +24,16 @@ public sealed record LoadReport(IReadOnlyList<string> Loaded, IReadOnlyList<stri
 /// </summary>
 public static class WeightLoader
 {
-    /// <summary>Loads <paramref name="file"/> into <paramref name="module"/>.</summary>
+    /// <summary>Loads the safetensors file <paramref name="file"/> into <paramref name="module"/>.</summary>
     public static LoadReport Load(nn.Module module, string file, bool strict = true)
     {
         using var weights = SafetensorsFile.Open(file);
+        return Load(module, weights, strict, file);
+    }
+
+    /// <summary>Loads any tensor source (a file or a sharded checkpoint) into <paramref name="module"/>.</summary>
+    public static LoadReport Load(nn.Module module, ITensorSource weights, bool strict = true, string? description = null)
+    {
         var targets = module.state_dict();
         var loaded = new List<string>();
         var mismatches = new List<string>();
@@ -41,8 +47,8 @@ public static class WeightLoader
                     mismatches.Add($"{key}: checkpoint ({string.Join(", ", entry.Shape)}) vs module ({string.Join(", ", target.shape)})");
                     continue;
                 }
-                using var source = weights.Read(key);
-                target.copy_(source.to(target.dtype, target.device));
+                using var source = weights.Read(key, target.dtype);
+                target.copy_(source);
                 loaded.Add(key);
             }
         }
@@ -51,7 +57,7 @@ public static class WeightLoader
             weights.Entries.Keys.Where(k => !targets.ContainsKey(k)).Order(StringComparer.Ordinal).ToList(),
             mismatches);
         if (strict && !report.IsExact)
-            throw new SafetensorsException($"'{file}' does not match the module exactly: {report}");
+            throw new SafetensorsException($"'{description ?? "the checkpoint"}' does not match the module exactly: {report}");
         return report;
     }
 }
