@@ -11,14 +11,14 @@ namespace Omni.Models.Common;
 /// </summary>
 public sealed class AdaLayerNormZero : Module<Tensor, Tensor, Tensor[]>
 {
-    private readonly Linear linear;
+    private readonly AdaptableLinear linear;
     private readonly int _chunks;
 
     /// <summary>Creates the modulation for width <paramref name="dim"/>.</summary>
     public AdaLayerNormZero(long dim, bool dual = false) : base(nameof(AdaLayerNormZero))
     {
         _chunks = dual ? 9 : 6;
-        linear = Linear(dim, _chunks * dim);
+        linear = new AdaptableLinear(dim, _chunks * dim);
         RegisterComponents();
     }
 
@@ -42,12 +42,12 @@ public sealed class AdaLayerNormZero : Module<Tensor, Tensor, Tensor[]>
 /// </summary>
 public sealed class AdaLayerNormContinuous : Module<Tensor, Tensor, Tensor>
 {
-    private readonly Linear linear;
+    private readonly AdaptableLinear linear;
 
     /// <summary>Creates the modulation for width <paramref name="dim"/> conditioned on <paramref name="conditioningDim"/>.</summary>
     public AdaLayerNormContinuous(long dim, long conditioningDim) : base(nameof(AdaLayerNormContinuous))
     {
-        linear = Linear(conditioningDim, 2 * dim);
+        linear = new AdaptableLinear(conditioningDim, 2 * dim);
         RegisterComponents();
     }
 

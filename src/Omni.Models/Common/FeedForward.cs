@@ -15,7 +15,7 @@ public sealed class FeedForward : Module<Tensor, Tensor>
     /// <summary>Creates the block for width <paramref name="dim"/> with a hidden width of <paramref name="mult"/>·dim.</summary>
     public FeedForward(long dim, long mult = 4) : base(nameof(FeedForward))
     {
-        net = new ModuleList<Module<Tensor, Tensor>>(new GeluProjection(dim, dim * mult), Dropout(0.0), Linear(dim * mult, dim));
+        net = new ModuleList<Module<Tensor, Tensor>>(new GeluProjection(dim, dim * mult), Dropout(0.0), new AdaptableLinear(dim * mult, dim));
         RegisterComponents();
     }
 
@@ -28,11 +28,11 @@ public sealed class FeedForward : Module<Tensor, Tensor>
 
     private sealed class GeluProjection : Module<Tensor, Tensor>
     {
-        private readonly Linear proj;
+        private readonly AdaptableLinear proj;
 
         public GeluProjection(long inFeatures, long outFeatures) : base(nameof(GeluProjection))
         {
-            proj = Linear(inFeatures, outFeatures);
+            proj = new AdaptableLinear(inFeatures, outFeatures);
             RegisterComponents();
         }
 

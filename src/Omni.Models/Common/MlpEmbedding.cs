@@ -10,14 +10,14 @@ namespace Omni.Models.Common;
 /// </summary>
 public sealed class MlpEmbedding : Module<Tensor, Tensor>
 {
-    private readonly Linear linear_1;
-    private readonly Linear linear_2;
+    private readonly AdaptableLinear linear_1;
+    private readonly AdaptableLinear linear_2;
 
     /// <summary>Creates the two projections.</summary>
     public MlpEmbedding(long inFeatures, long outFeatures) : base(nameof(MlpEmbedding))
     {
-        linear_1 = Linear(inFeatures, outFeatures);
-        linear_2 = Linear(outFeatures, outFeatures);
+        linear_1 = new AdaptableLinear(inFeatures, outFeatures);
+        linear_2 = new AdaptableLinear(outFeatures, outFeatures);
         RegisterComponents();
     }
 

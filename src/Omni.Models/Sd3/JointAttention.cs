@@ -12,8 +12,8 @@ namespace Omni.Models.Sd3;
 /// </summary>
 public sealed class JointAttention : Module<Tensor, Tensor?, (Tensor Image, Tensor? Context)>
 {
-    private readonly Linear to_q, to_k, to_v;
-    private readonly Linear? add_q_proj, add_k_proj, add_v_proj, to_add_out;
+    private readonly AdaptableLinear to_q, to_k, to_v;
+    private readonly AdaptableLinear? add_q_proj, add_k_proj, add_v_proj, to_add_out;
     private readonly ModuleList<Module<Tensor, Tensor>> to_out;
     private readonly RmsNorm? norm_q, norm_k, norm_added_q, norm_added_k;
     private readonly int _heads;
@@ -28,17 +28,17 @@ public sealed class JointAttention : Module<Tensor, Tensor?, (Tensor Image, Tens
     {
         _heads = heads;
         var headDim = dim / heads;
-        to_q = Linear(dim, dim);
-        to_k = Linear(dim, dim);
-        to_v = Linear(dim, dim);
+        to_q = new AdaptableLinear(dim, dim);
+        to_k = new AdaptableLinear(dim, dim);
+        to_v = new AdaptableLinear(dim, dim);
         if (jointContext)
         {
-            add_k_proj = Linear(dim, dim);
-            add_v_proj = Linear(dim, dim);
-            add_q_proj = Linear(dim, dim);
+            add_k_proj = new AdaptableLinear(dim, dim);
+            add_v_proj = new AdaptableLinear(dim, dim);
+            add_q_proj = new AdaptableLinear(dim, dim);
         }
-        to_out = new ModuleList<Module<Tensor, Tensor>>(Linear(dim, dim), Dropout(0.0));
-        if (jointContext && !contextPreOnly) to_add_out = Linear(dim, dim);
+        to_out = new ModuleList<Module<Tensor, Tensor>>(new AdaptableLinear(dim, dim), Dropout(0.0));
+        if (jointContext && !contextPreOnly) to_add_out = new AdaptableLinear(dim, dim);
         if (rmsQkNorm)
         {
             norm_q = new RmsNorm(headDim, 1e-6);

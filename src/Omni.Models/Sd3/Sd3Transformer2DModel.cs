@@ -16,10 +16,10 @@ public sealed class Sd3Transformer2DModel : Module<Tensor, Tensor, Tensor, Tenso
 {
     private readonly PatchEmbed pos_embed;
     private readonly TimestepTextEmbedding time_text_embed;
-    private readonly Linear context_embedder;
+    private readonly AdaptableLinear context_embedder;
     private readonly ModuleList<JointTransformerBlock> transformer_blocks;
     private readonly AdaLayerNormContinuous norm_out;
-    private readonly Linear proj_out;
+    private readonly AdaptableLinear proj_out;
 
     /// <summary>Builds the module tree for <paramref name="config"/> (weights as initialised by TorchSharp).</summary>
     public Sd3Transformer2DModel(Sd3Config config) : base(nameof(Sd3Transformer2DModel))
@@ -28,12 +28,12 @@ public sealed class Sd3Transformer2DModel : Module<Tensor, Tensor, Tensor, Tenso
         var dim = config.InnerDim;
         pos_embed = new PatchEmbed(config.InChannels, dim, config.PatchSize, config.PosEmbedMaxSize, config.SampleSize / config.PatchSize);
         time_text_embed = new TimestepTextEmbedding(dim, config.PooledProjectionDim);
-        context_embedder = Linear(config.JointAttentionDim, config.CaptionProjectionDim);
+        context_embedder = new AdaptableLinear(config.JointAttentionDim, config.CaptionProjectionDim);
         transformer_blocks = new ModuleList<JointTransformerBlock>(Enumerable.Range(0, config.NumLayers).Select(i =>
             new JointTransformerBlock(dim, config.NumAttentionHeads, contextPreOnly: i == config.NumLayers - 1,
                 dualAttention: config.DualAttentionLayers.Contains(i), rmsQkNorm: config.QkNorm == "rms_norm")).ToArray());
         norm_out = new AdaLayerNormContinuous(dim, dim);
-        proj_out = Linear(dim, (long)config.PatchSize * config.PatchSize * config.OutputChannels);
+        proj_out = new AdaptableLinear(dim, (long)config.PatchSize * config.PatchSize * config.OutputChannels);
         RegisterComponents();
     }
 
