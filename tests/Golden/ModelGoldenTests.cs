@@ -2,7 +2,6 @@ using System.Text.Json;
 using Omni.Algebra.Adapters;
 using Omni.Effects.Safetensors;
 using Omni.Models.Loading;
-using Omni.Models.Sd3;
 using Omni.Tests.Golden.Infrastructure;
 using static TorchSharp.torch;
 
@@ -16,14 +15,17 @@ namespace Omni.Tests.Golden;
 /// </summary>
 public sealed class ModelGoldenTests
 {
-    private static readonly Dictionary<string, Func<string, (nn.Module Module, IDenoiser Denoiser)>> Implemented = new()
-    {
-        ["SD3Transformer2DModel"] = folder =>
+    private static readonly Dictionary<string, Func<string, (nn.Module Module, IDenoiser Denoiser)>> Implemented =
+        new[] { "SD3Transformer2DModel", "QwenImageTransformer2DModel" }.ToDictionary(name => name, name => (Func<string, (nn.Module, IDenoiser)>)(folder =>
         {
-            var model = new Sd3Transformer2DModel(Sd3Config.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))));
-            return (model, model);
-        },
-    };
+            var module = TransformerLoader.Builders[name](File.ReadAllText(Path.Combine(folder, "config.json")));
+            return (module, (IDenoiser)module);
+        }));
+
+    // [[[F, h, w], …], …] per sample.
+    private static IReadOnlyList<IReadOnlyList<(int, int, int)>> ImageShapes(JsonElement value) =>
+        value.EnumerateArray().Select(sample => (IReadOnlyList<(int, int, int)>)sample.EnumerateArray()
+            .Select(s => (s[0].GetInt32(), s[1].GetInt32(), s[2].GetInt32())).ToList()).ToList();
 
     private static JsonElement[] Models()
     {
@@ -57,6 +59,8 @@ public sealed class ModelGoldenTests
         var inputs = ModelInputs.Empty;
         foreach (var key in io.Entries.Keys.Where(k => k.StartsWith("input/", StringComparison.Ordinal)))
             inputs = inputs.With(key["input/".Length..], io.Read(key));
+        foreach (var input in entry.GetProperty("non_tensor_inputs").EnumerateObject())
+            inputs = inputs.With(input.Name, input.Name == "img_shapes" ? ImageShapes(input.Value) : throw new NotSupportedException($"{name}: non-tensor input {input.Name}"));
         using var noGrad = no_grad();
         var output = denoiser.Forward(inputs);
         TensorAssert.AbsolutelyClose(output, io.Read("output/sample"), TensorAssert.ModelAbsolute, name);

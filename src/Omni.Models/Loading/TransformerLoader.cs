@@ -21,6 +21,7 @@ public static class TransformerLoader
     public static readonly IReadOnlyDictionary<string, Func<string, nn.Module>> Builders = new Dictionary<string, Func<string, nn.Module>>
     {
         ["SD3Transformer2DModel"] = configJson => new Sd3Transformer2DModel(Sd3Config.Parse(configJson)),
+        ["QwenImageTransformer2DModel"] = configJson => new QwenImage.QwenImageTransformer2DModel(QwenImage.QwenImageConfig.Parse(configJson)),
     };
 
     /// <summary>Builds and loads the folder's transformer, or explains why it cannot.</summary>
