@@ -11,5 +11,8 @@ public static class BuiltInAdapters
 
     /// <summary>Adds the built-in architecture adapters to <paramref name="registries"/>.</summary>
     public static AdapterRegistries Register(AdapterRegistries registries) =>
-        registries.Register(Sd3FlowGrpo.Key, Sd3FlowGrpo.Training, Sd3FlowGrpo.Rollout);
+        registries
+            .Register(Sd3FlowGrpo.Key, Sd3FlowGrpo.Training, Sd3FlowGrpo.Rollout)
+            .Register(QwenImageFlowGrpo.Key, QwenImageFlowGrpo.Training, QwenImageFlowGrpo.Rollout)
+            .Register(QwenImageFlowGrpo.MixGrpoKey, QwenImageFlowGrpo.MixGrpoTraining, QwenImageFlowGrpo.Rollout);
 }

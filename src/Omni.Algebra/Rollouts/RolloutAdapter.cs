@@ -27,15 +27,18 @@ public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<Omn
     /// <paramref name="latentShape"/>(context) from the request's initial noise, the model called through the
     /// adapter's own <see cref="TrainingAdapter.PrepareModelInputs"/> and <see cref="TrainingAdapter.Forward"/> (so
     /// rollout and training see identical arguments), <see cref="FlowRollout"/> for the loop, and an optional
-    /// <paramref name="decode"/> of the final latents.
+    /// <paramref name="decode"/> of the final latents. <paramref name="prepareInitial"/> turns the drawn noise into the
+    /// denoised layout when the two differ (Qwen-Image draws (B, 1, C, h, w) and packs it).
     /// </summary>
     public static RolloutAdapter FromTraining(
         TrainingAdapter training, Func<RolloutContext, long[]> latentShape,
-        Func<Tensor, Tensor>? decode = null, bool recordMeans = true) =>
+        Func<Tensor, Tensor>? decode = null, bool recordMeans = true, Func<Tensor, Tensor>? prepareInitial = null) =>
         new(training.Name + " rollout", context =>
         {
             var (module, schedule, config, request) = context;
-            using var initial = request.InitialNoise.Draw(latentShape(context), ScalarType.Float32, request.PromptEmbeds.device);
+            using var drawn = request.InitialNoise.Draw(latentShape(context), ScalarType.Float32, request.PromptEmbeds.device);
+            // Some pipelines draw noise in one layout and denoise in another (Qwen-Image packs 2×2 patches).
+            using var initial = prepareInitial is null ? drawn.alias() : prepareInitial(drawn);
             var window = request.WindowFor(config.Sde, schedule.NumInferenceSteps);
             Either<OmniError, Tensor> Velocity(Tensor x, int step)
             {
