@@ -73,6 +73,21 @@ public sealed class Sd3AdapterTests
     }
 
     [Fact]
+    public void A_rollout_runs_from_a_prompt_embeddings_file()
+    {
+        using var scope = NewDisposeScope();
+        var path = Path.Combine(Directory.CreateTempSubdirectory("omni-sd3-prompts-").FullName, "prompts.safetensors");
+        var noise = NoiseSource.Seeded(5);
+        new Omni.Effects.Prompts.PromptEmbeddings(noise.Draw([2, 7, 32]), null, null, null,
+            ImmutableDictionary<string, Tensor>.Empty.Add(Sd3FlowGrpo.Pooled, noise.Draw([2, 64])), ["a cat", "a dog"]).Save(path);
+        var prompts = Omni.Effects.Prompts.PromptEmbeddings.Load(path).Select([0, 0, 1, 1]);
+        var pipeline = Pipeline();
+        using var trajectory = pipeline.Rollout(pipeline.LoadDenoiser(), prompts, [1, 2, 3, 4]);
+        Assert.Equal(new long[] { 4, 5 }, trajectory.LogProbs.shape);
+        Assert.True(trajectory.LogProbs.isfinite().all().item<bool>());
+    }
+
+    [Fact]
     public void Missing_pooled_embeddings_are_reported_like_the_reference()
     {
         using var scope = NewDisposeScope();

@@ -72,6 +72,14 @@ public sealed class OmniPipeline
     }
 
     /// <summary>
+    /// Rolls out precomputed prompt embeddings (see <see cref="Omni.Effects.Prompts.PromptEmbeddings"/>): one row per
+    /// seed, model extras such as <c>pooled_prompt_embeds</c> passed through by name.
+    /// </summary>
+    public Trajectory Rollout(IDenoiser module, Omni.Effects.Prompts.PromptEmbeddings prompts, IReadOnlyList<long> seeds) =>
+        Rollout(module, prompts.PromptEmbeds, seeds, prompts.PromptEmbedsMask, prompts.NegativePromptEmbeds, prompts.NegativePromptEmbedsMask,
+                prompts.Extras.ToImmutableDictionary(p => p.Key, p => (object?)p.Value));
+
+    /// <summary>
     /// The model to train: the adapter's <see cref="TrainingAdapter.BuildModule"/> if it builds one, otherwise the
     /// folder's <c>transformer/</c> loaded strictly under diffusers' parameter names (cast to <paramref name="dtype"/>).
     /// </summary>
