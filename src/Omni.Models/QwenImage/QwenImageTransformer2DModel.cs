@@ -56,13 +56,15 @@ public sealed class QwenImageTransformer2DModel : Module, IDenoiser
         return proj_out.forward(norm_out.forward(x, temb)).MoveToOuterDisposeScope();
     }
 
-    /// <inheritdoc />
+    /// <summary>Runs the model on keyword arguments; latents and text states are cast to the parameters' dtype.</summary>
     public Tensor Forward(ModelInputs inputs)
     {
+        using var scope = NewDisposeScope();
+        var dtype = proj_out.Weight.dtype;
         var shapes = inputs.Get<IReadOnlyList<IReadOnlyList<(int, int, int)>>>("img_shapes")
                      ?? throw new KeyNotFoundException("Qwen-Image needs 'img_shapes': per sample, a list of (frames, height, width) in packed tokens.");
-        return Run(inputs.Tensor("hidden_states"), inputs.Tensor("encoder_hidden_states"), inputs.Get<Tensor>("encoder_hidden_states_mask"),
-                   inputs.Tensor("timestep"), shapes[0]);
+        return Run(inputs.Tensor("hidden_states").to(dtype), inputs.Tensor("encoder_hidden_states").to(dtype),
+                   inputs.Get<Tensor>("encoder_hidden_states_mask"), inputs.Tensor("timestep"), shapes[0]).MoveToOuterDisposeScope();
     }
 
     /// <summary>Qwen-Image's <c>img_shapes</c> for a batch: one (1, H/f/2, W/f/2) image per sample.</summary>

@@ -69,8 +69,16 @@ public sealed class Sd3Transformer2DModel : Module<Tensor, Tensor, Tensor, Tenso
         return image2d.MoveToOuterDisposeScope();
     }
 
-    /// <inheritdoc />
-    public Tensor Forward(ModelInputs inputs) =>
-        Run(inputs.Tensor("hidden_states"), inputs.Tensor("encoder_hidden_states"), inputs.Tensor("pooled_projections"),
-            inputs.Tensor("timestep"), inputs.Get<IReadOnlyCollection<int>>("skip_layers") ?? []);
+    /// <summary>
+    /// Runs the model on keyword arguments; latents and embeddings are cast to the parameters' dtype (rollouts keep
+    /// float32 latents and run the model in bf16/fp16), the timestep stays as given.
+    /// </summary>
+    public Tensor Forward(ModelInputs inputs)
+    {
+        using var scope = NewDisposeScope();
+        var dtype = proj_out.Weight.dtype;
+        return Run(inputs.Tensor("hidden_states").to(dtype), inputs.Tensor("encoder_hidden_states").to(dtype),
+            inputs.Tensor("pooled_projections").to(dtype), inputs.Tensor("timestep"),
+            inputs.Get<IReadOnlyCollection<int>>("skip_layers") ?? []).MoveToOuterDisposeScope();
+    }
 }
