@@ -88,6 +88,21 @@ public sealed class Sd3AdapterTests
     }
 
     [Fact]
+    public void Final_latents_decode_through_the_folder_vae()
+    {
+        using var scope = NewDisposeScope();
+        var pipeline = Pipeline();
+        var vae = Omni.Models.Loading.VaeLoader.LoadAutoencoderKL(Folder).OrThrow();
+        var noise = NoiseSource.Seeded(8);
+        var extras = ImmutableDictionary<string, object?>.Empty.Add(Sd3FlowGrpo.Pooled, noise.Draw([1, 64]));
+        using var trajectory = pipeline.Rollout(pipeline.LoadDenoiser(), noise.Draw([1, 7, 32]), [9], extras: extras);
+        using var noGrad = no_grad();
+        var images = vae.DecodeLatents(trajectory.FinalLatents);
+        Assert.Equal(new long[] { 1, 3, 32, 32 }, images.shape);
+        Assert.True(images.isfinite().all().item<bool>());
+    }
+
+    [Fact]
     public void Missing_pooled_embeddings_are_reported_like_the_reference()
     {
         using var scope = NewDisposeScope();
