@@ -12,10 +12,11 @@ public sealed class FeedForward : Module<Tensor, Tensor>
 {
     private readonly ModuleList<Module<Tensor, Tensor>> net;
 
-    /// <summary>Creates the block for width <paramref name="dim"/> with a hidden width of <paramref name="mult"/>·dim.</summary>
-    public FeedForward(long dim, long mult = 4) : base(nameof(FeedForward))
+    /// <summary>Creates the block for width <paramref name="dim"/> with a hidden width of <paramref name="innerDim"/> (4·dim by default).</summary>
+    public FeedForward(long dim, long? innerDim = null) : base(nameof(FeedForward))
     {
-        net = new ModuleList<Module<Tensor, Tensor>>(new GeluProjection(dim, dim * mult), Dropout(0.0), new AdaptableLinear(dim * mult, dim));
+        var inner = innerDim ?? 4 * dim;
+        net = new ModuleList<Module<Tensor, Tensor>>(new GeluProjection(dim, inner), Dropout(0.0), new AdaptableLinear(inner, dim));
         RegisterComponents();
     }
 

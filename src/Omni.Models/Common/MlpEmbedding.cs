@@ -12,10 +12,12 @@ public sealed class MlpEmbedding : Module<Tensor, Tensor>
 {
     private readonly AdaptableLinear linear_1;
     private readonly AdaptableLinear linear_2;
+    private readonly bool _geluTanh;
 
-    /// <summary>Creates the two projections.</summary>
-    public MlpEmbedding(long inFeatures, long outFeatures) : base(nameof(MlpEmbedding))
+    /// <summary>Creates the two projections; the activation is SiLU, or tanh-approximated GELU (<c>gelu_tanh</c>).</summary>
+    public MlpEmbedding(long inFeatures, long outFeatures, bool geluTanh = false) : base(nameof(MlpEmbedding))
     {
+        _geluTanh = geluTanh;
         linear_1 = new AdaptableLinear(inFeatures, outFeatures);
         linear_2 = new AdaptableLinear(outFeatures, outFeatures);
         RegisterComponents();
@@ -25,6 +27,8 @@ public sealed class MlpEmbedding : Module<Tensor, Tensor>
     public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        return linear_2.forward(functional.silu(linear_1.forward(input))).MoveToOuterDisposeScope();
+        var hidden = linear_1.forward(input);
+        hidden = _geluTanh ? functional.gelu(hidden, approximate: TorchSharp.Modules.GELU.Approximate.tanh) : functional.silu(hidden);
+        return linear_2.forward(hidden).MoveToOuterDisposeScope();
     }
 }

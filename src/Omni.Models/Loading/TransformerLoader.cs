@@ -22,6 +22,7 @@ public static class TransformerLoader
     {
         ["SD3Transformer2DModel"] = configJson => new Sd3Transformer2DModel(Sd3Config.Parse(configJson)),
         ["QwenImageTransformer2DModel"] = configJson => new QwenImage.QwenImageTransformer2DModel(QwenImage.QwenImageConfig.Parse(configJson)),
+        ["WanTransformer3DModel"] = configJson => new Wan.WanTransformer3DModel(Wan.WanConfig.Parse(configJson)),
     };
 
     /// <summary>Builds and loads the folder's transformer, or explains why it cannot.</summary>
@@ -47,7 +48,7 @@ public static class TransformerLoader
                 $"'{configFile}' names the class '{className}', which Omni cannot build. Known: [{string.Join(", ", Builders.Keys.Order())}]."));
         var module = build(json);
         using (var weights = WeightFiles.Open(folder)) WeightLoader.Load(module, weights, strict: true, folder);
-        if (dtype is { } type) module.to(type);
+        if (dtype is { } type) Common.Precision.Cast(module, type);
         module.eval();
         return Right<OmniError, IDenoiser>((IDenoiser)module);
     }
