@@ -14,5 +14,6 @@ public static class BuiltInAdapters
         registries
             .Register(Sd3FlowGrpo.Key, Sd3FlowGrpo.Training, Sd3FlowGrpo.Rollout)
             .Register(QwenImageFlowGrpo.Key, QwenImageFlowGrpo.Training, QwenImageFlowGrpo.Rollout)
-            .Register(QwenImageFlowGrpo.MixGrpoKey, QwenImageFlowGrpo.MixGrpoTraining, QwenImageFlowGrpo.Rollout);
+            .Register(QwenImageFlowGrpo.MixGrpoKey, QwenImageFlowGrpo.MixGrpoTraining, QwenImageFlowGrpo.Rollout)
+            .Register(WanDanceGrpo.Key, WanDanceGrpo.Training, WanDanceGrpo.Rollout);
 }
