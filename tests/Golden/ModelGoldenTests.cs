@@ -96,23 +96,58 @@ public sealed class ModelGoldenTests
         }
     }
 
-    private static (Dictionary<string, Tensor> Outputs, Dictionary<string, Tensor> Expected) RunModel(string name, ScalarType? dtype)
+    /// <summary>Gradient checkpointing (issue 4) recomputes activations in the backward pass without changing a gradient.</summary>
+    [Theory, MemberData(nameof(ImplementedDenoisers))]
+    public void Gradient_checkpointing_leaves_gradients_unchanged(string name)
+    {
+        using var scope = NewDisposeScope();
+        var (module, inputs) = Load(name, null);
+        module.train();
+        Dictionary<string, Tensor> Gradients(bool checkpointing)
+        {
+            switch (module)
+            {
+                case Omni.Models.Sd3.Sd3Transformer2DModel m: m.GradientCheckpointing = checkpointing; break;
+                case Omni.Models.QwenImage.QwenImageTransformer2DModel m: m.GradientCheckpointing = checkpointing; break;
+                case Omni.Models.Wan.WanTransformer3DModel m: m.GradientCheckpointing = checkpointing; break;
+                default: throw new NotSupportedException(name);
+            }
+            module.zero_grad();
+            ((IDenoiser)module).Forward(inputs).pow(2).mean().backward();
+            return module.named_parameters().Where(p => p.parameter.grad is not null).ToDictionary(p => p.name, p => p.parameter.grad!.clone());
+        }
+        var ordinary = Gradients(false);
+        var checkpointed = Gradients(true);
+        Assert.Equal(ordinary.Keys.Order(), checkpointed.Keys.Order());
+        foreach (var (key, grad) in ordinary)
+            Assert.True((checkpointed[key] - grad).abs().max().item<float>() <= 1e-6f * (1 + grad.abs().max().item<float>()), $"{name} {key}");
+    }
+
+    private static (nn.Module Module, ModelInputs Inputs) Load(string name, ScalarType? dtype)
     {
         var entry = Models().Single(m => m.GetProperty("name").GetString() == name);
         var folder = Path.Combine(GoldenDirectory.Path, entry.GetProperty("folder").GetString()!);
-        var (build, run) = Implemented[entry.GetProperty("class").GetString()!];
-        var module = build(File.ReadAllText(Path.Combine(folder, "config.json")));
+        var module = Implemented[entry.GetProperty("class").GetString()!].Build(File.ReadAllText(Path.Combine(folder, "config.json")));
         var report = WeightLoader.Load(module, Path.Combine(folder, "diffusion_pytorch_model.safetensors"), strict: true);
         Assert.True(report.IsExact, report.ToString());
         if (dtype is { } type) Omni.Models.Common.Precision.Cast(module, type);
-        module.eval();
-
         using var io = SafetensorsFile.Open(Path.Combine(folder, "io.safetensors"));
         var inputs = ModelInputs.Empty;
         foreach (var key in io.Entries.Keys.Where(k => k.StartsWith("input/", StringComparison.Ordinal)))
             inputs = inputs.With(key["input/".Length..], io.Read(key));
         foreach (var input in entry.GetProperty("non_tensor_inputs").EnumerateObject())
             inputs = inputs.With(input.Name, input.Name == "img_shapes" ? ImageShapes(input.Value) : throw new NotSupportedException($"{name}: non-tensor input {input.Name}"));
+        return (module, inputs);
+    }
+
+    private static (Dictionary<string, Tensor> Outputs, Dictionary<string, Tensor> Expected) RunModel(string name, ScalarType? dtype)
+    {
+        var entry = Models().Single(m => m.GetProperty("name").GetString() == name);
+        var folder = Path.Combine(GoldenDirectory.Path, entry.GetProperty("folder").GetString()!);
+        var run = Implemented[entry.GetProperty("class").GetString()!].Run;
+        var (module, inputs) = Load(name, dtype);
+        module.eval();
+        using var io = SafetensorsFile.Open(Path.Combine(folder, "io.safetensors"));
         var expected = io.Entries.Keys.Where(k => k.StartsWith("output/", StringComparison.Ordinal))
             .ToDictionary(k => k["output/".Length..], k => io.Read(k));
         using var noGrad = no_grad();

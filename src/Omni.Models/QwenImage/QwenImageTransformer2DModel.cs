@@ -39,6 +39,9 @@ public sealed class QwenImageTransformer2DModel : Module, IDenoiser
     /// <summary>The configuration.</summary>
     public QwenImageConfig Config { get; }
 
+    /// <summary>Recompute each block's activations in the backward pass instead of keeping them. Off by default.</summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>Predicts the packed velocity. Only the first sample's <paramref name="imageShapes"/> are used, as in the reference.</summary>
     public Tensor Run(Tensor hiddenStates, Tensor encoderHiddenStates, Tensor? encoderHiddenStatesMask, Tensor timestep,
                       IReadOnlyList<(int Frames, int Height, int Width)> imageShapes)
@@ -52,7 +55,24 @@ public sealed class QwenImageTransformer2DModel : Module, IDenoiser
         var temb = time_text_embed.forward(t).to(x.dtype);
         var (imageRope, textRope) = QwenRope.Frequencies(Config.AxesDimsRope, imageShapes, (int)encoderHiddenStates.shape[1], x.device);
         foreach (var block in transformer_blocks)
-            (x, text) = block.Forward(x, text, encoderHiddenStatesMask, temb, imageRope, textRope);
+        {
+            if (GradientCheckpointing && training)
+            {
+                // Everything the recomputation reads goes in as an input: autograd keeps inputs alive, while tensors a
+                // closure captured would be freed with this method's DisposeScope before the backward pass runs.
+                Tensor[] inputs = encoderHiddenStatesMask is null ? [x, text, temb, imageRope, textRope] : [x, text, temb, imageRope, textRope, encoderHiddenStatesMask];
+                var outputs = GradientCheckpoint.Run(saved =>
+                {
+                    var (image, nextText) = block.Forward(saved[0], saved[1], saved.Length > 5 ? saved[5] : null, saved[2], saved[3], saved[4]);
+                    return [image, nextText];
+                }, inputs);
+                (x, text) = (outputs[0], outputs[1]);
+            }
+            else
+            {
+                (x, text) = block.Forward(x, text, encoderHiddenStatesMask, temb, imageRope, textRope);
+            }
+        }
         return proj_out.forward(norm_out.forward(x, temb)).MoveToOuterDisposeScope();
     }
 

@@ -40,6 +40,12 @@ public sealed class Sd3Transformer2DModel : Module<Tensor, Tensor, Tensor, Tenso
     /// <summary>The configuration.</summary>
     public Sd3Config Config { get; }
 
+    /// <summary>
+    /// Recompute each block's activations in the backward pass instead of keeping them (about one extra forward of
+    /// compute for a block's worth of activation memory). Off by default.
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>Predicts the velocity (B, C_out, H, W).</summary>
     public override Tensor forward(Tensor hiddenStates, Tensor encoderHiddenStates, Tensor pooledProjections, Tensor timestep) =>
         Run(hiddenStates, encoderHiddenStates, pooledProjections, timestep, []);
@@ -55,9 +61,23 @@ public sealed class Sd3Transformer2DModel : Module<Tensor, Tensor, Tensor, Tenso
         for (var i = 0; i < transformer_blocks.Count; i++)
         {
             if (skipLayers.Contains(i)) continue;
-            var (image, nextContext) = transformer_blocks[i].forward(x, context, temb);
-            x = image;
-            if (nextContext is not null) context = nextContext;
+            var block = transformer_blocks[i];
+            if (GradientCheckpointing && training)
+            {
+                var outputs = GradientCheckpoint.Run(inputs =>
+                {
+                    var (image, next) = block.forward(inputs[0], inputs[1], inputs[2]);
+                    return next is null ? [image] : [image, next];
+                }, x, context, temb);
+                x = outputs[0];
+                if (outputs.Length > 1) context = outputs[1];
+            }
+            else
+            {
+                var (image, nextContext) = block.forward(x, context, temb);
+                x = image;
+                if (nextContext is not null) context = nextContext;
+            }
         }
         x = proj_out.forward(norm_out.forward(x, temb));
         var p = Config.PatchSize;

@@ -38,6 +38,9 @@ public sealed class WanTransformer3DModel : Module, IDenoiser, IKeepsFloat32Part
     /// <summary>The configuration.</summary>
     public WanConfig Config { get; }
 
+    /// <summary>Recompute each block's activations in the backward pass instead of keeping them. Off by default.</summary>
+    public bool GradientCheckpointing { get; set; }
+
     /// <summary>
     /// Casts the model to <paramref name="dtype"/> but keeps the timestep MLP in float32, as diffusers'
     /// <c>_keep_in_fp32_modules</c> does; the modulation arithmetic runs in float32 in any case.
@@ -58,7 +61,11 @@ public sealed class WanTransformer3DModel : Module, IDenoiser, IKeepsFloat32Part
         var x = PatchEmbed(hiddenStates).flatten(2).transpose(1, 2);
         var (temb, modulation, text) = condition_embedder.Embed(timestep, encoderHiddenStates);
         modulation = modulation.unflatten(1, [6, Config.InnerDim]);
-        foreach (var block in blocks) x = block.Forward(x, text, modulation, rope);
+        foreach (var block in blocks)
+            x = GradientCheckpointing && training
+                // The rotary tables go in as inputs: autograd keeps inputs alive past this method's DisposeScope.
+                ? GradientCheckpoint.Run(saved => [block.Forward(saved[0], saved[1], saved[2], (saved[3], saved[4]))], x, text, modulation, rope.Cos, rope.Sin)[0]
+                : block.Forward(x, text, modulation, rope);
         var final = (scale_shift_table.to(ScalarType.Float32) + temb.to(ScalarType.Float32).unsqueeze(1)).chunk(2, 1);
         x = (Norms.LayerNorm(x.to(ScalarType.Float32), Config.Eps) * (1 + final[1]) + final[0]).to(x.dtype);
         x = proj_out.forward(x);
