@@ -1,0 +1,3 @@
+namespace Omni.Rewards;
+/// <summary>Marks the Omni.Rewards assembly.</summary>
+public static class AssemblyMarker { }

@@ -1,0 +1,3 @@
+namespace Omni.Training;
+/// <summary>Marks the Omni.Training assembly.</summary>
+public static class AssemblyMarker { }
