@@ -19,6 +19,11 @@ public static class ShapesDetector
 
     private const int Background = -1;
 
+    private static readonly (int Dx, int Dy)[] Neighbours = [(-1, 0), (1, 0), (0, -1), (0, 1)];
+
+    private static readonly (ShapeKind Kind, double Fill, double Balance)[] Prototypes =
+        [(ShapeKind.Square, 1.0, 1.0), (ShapeKind.Circle, 0.78, 1.0), (ShapeKind.Triangle, 0.55, 0.4)];
+
     /// <summary>The objects in <paramref name="image"/>, in scan order of their first pixel.</summary>
     public static ImmutableArray<DetectedShape> Detect(RgbImage image)
     {
@@ -73,8 +78,9 @@ public static class ShapesDetector
             var i = stack.Pop();
             region.Add(i);
             int x = i % w, y = i / w;
-            foreach (var (nx, ny) in new[] { (x - 1, y), (x + 1, y), (x, y - 1), (x, y + 1) })
+            foreach (var (dx, dy) in Neighbours)
             {
+                int nx = x + dx, ny = y + dy;
                 if (nx < 0 || ny < 0 || nx >= w || ny >= h) continue;
                 var n = ny * w + nx;
                 if (seen[n] || classes[n] != classes[start]) continue;
@@ -115,8 +121,6 @@ public static class ShapesDetector
     private static ShapeKind ShapeOf(double fill, double topToBottom)
     {
         var balance = Math.Min(topToBottom, 1.5);
-        (ShapeKind Kind, double Fill, double Balance)[] prototypes =
-            [(ShapeKind.Square, 1.0, 1.0), (ShapeKind.Circle, 0.78, 1.0), (ShapeKind.Triangle, 0.55, 0.4)];
-        return prototypes.MinBy(p => Math.Pow((fill - p.Fill) / 0.1, 2) + Math.Pow((balance - p.Balance) / 0.3, 2)).Kind;
+        return Prototypes.MinBy(p => Math.Pow((fill - p.Fill) / 0.1, 2) + Math.Pow((balance - p.Balance) / 0.3, 2)).Kind;
     }
 }
