@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Omni.Training.Observers;
 using Omni.Training.Options;
 using Omni.Training.Run;
 
@@ -7,6 +8,11 @@ namespace Omni.Facade.Training;
 /// <summary>The observers a run gets by default.</summary>
 public static class StandardObservers
 {
-    /// <summary>Metrics JSON lines, console progress, plots and sample grids under <paramref name="runDirectory"/>.</summary>
-    public static ImmutableArray<ITrainingObserver> For(string runDirectory, TrainingOptions options) => [];
+    /// <summary>Metrics JSON lines (<c>metrics.jsonl</c>), console progress, plots (<c>plots/</c>) and sample grids (<c>samples/</c>) under <paramref name="runDirectory"/>.</summary>
+    public static ImmutableArray<ITrainingObserver> For(string runDirectory, TrainingOptions options) =>
+    [
+        new MetricsObserver(Path.Combine(runDirectory, "metrics.jsonl")),
+        ProgressObserver.ForConsole(),
+        new PicturesObserver(runDirectory, options.SampleGridEvery, options.GroupSize),
+    ];
 }
