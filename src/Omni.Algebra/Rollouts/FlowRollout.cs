@@ -60,7 +60,8 @@ public static class FlowRollout
                     logProbs.Add(r.LogProb.DetachFromDisposeScope());
                     if (recordMeans) means.Add(r.PrevSampleMean.detach().DetachFromDisposeScope());
                 }
-                if (!ReferenceEquals(x, initial) && !latents.Contains(x)) x.Dispose();
+                // Reference identity: List.Contains would compare tensor values (slow, and false for NaN, which then freed a recorded latent).
+                if (!ReferenceEquals(x, initial) && !latents.Any(l => ReferenceEquals(l, x))) x.Dispose();
                 x = next;
             }
             using var results = NewDisposeScope();

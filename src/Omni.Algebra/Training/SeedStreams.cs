@@ -1,0 +1,50 @@
+namespace Omni.Algebra.Training;
+
+/// <summary>
+/// Every random choice of a run derived from (run seed, training step, sample, purpose) by a SplitMix64 hash,
+/// so that a step's draws do not depend on how many draws came before it — which is what makes a resumed run
+/// identical to an uninterrupted one without saving generator states.
+/// </summary>
+/// <param name="Seed">The run's seed.</param>
+public readonly record struct SeedStreams(long Seed)
+{
+    /// <summary>What a seed is for; each purpose is an independent stream.</summary>
+    public enum Purpose
+    {
+        /// <summary>Choosing the prompts of a step.</summary>
+        Prompts = 1,
+
+        /// <summary>A sample's initial noise.</summary>
+        InitialNoise = 2,
+
+        /// <summary>A sample's per-step SDE noise.</summary>
+        StepNoise = 3,
+
+        /// <summary>Which timesteps are trained and in what order.</summary>
+        Timesteps = 4,
+
+        /// <summary>Micro-batch shuffling.</summary>
+        Shuffle = 5,
+
+        /// <summary>Flow-GRPO-Fast's branch point.</summary>
+        Branch = 6,
+    }
+
+    /// <summary>A 63-bit non-negative seed for (step, index, purpose).</summary>
+    public long For(Purpose purpose, long step, long index = 0)
+    {
+        var h = Mix((ulong)Seed);
+        h = Mix(h ^ (ulong)purpose);
+        h = Mix(h ^ (ulong)step);
+        h = Mix(h ^ (ulong)index);
+        return (long)(h >> 1);
+    }
+
+    private static ulong Mix(ulong z)
+    {
+        z += 0x9e3779b97f4a7c15ul;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ul;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebul;
+        return z ^ (z >> 31);
+    }
+}

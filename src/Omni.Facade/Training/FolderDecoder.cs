@@ -1,0 +1,33 @@
+using System.Text.Json;
+using Omni.Algebra.Errors;
+using Omni.Models.Loading;
+using static TorchSharp.torch;
+
+namespace Omni.Facade.Training;
+
+/// <summary>Chooses the decoder of a pipeline folder from <c>vae/config.json</c>.</summary>
+public static class FolderDecoder
+{
+    /// <summary>Latents → images in [0, 1] through the folder's VAE.</summary>
+    /// <exception cref="OmniException">The folder has no VAE Omni can load; use <c>WithDecoder</c>.</exception>
+    public static Func<Tensor, Tensor> For(string folder)
+    {
+        var config = Path.Combine(folder, "vae", "config.json");
+        if (!File.Exists(config))
+            throw new OmniException([OmniError.Invalid($"'{folder}' has no vae/config.json; give a decoder with WithDecoder(latents => images).")]);
+        using var json = JsonDocument.Parse(File.ReadAllText(config));
+        var name = json.RootElement.TryGetProperty("_class_name", out var n) ? n.GetString() : null;
+        if (name == "AutoencoderKL")
+        {
+            var vae = VaeLoader.LoadAutoencoderKL(folder).OrThrow();
+            return latents =>
+            {
+                using var noGrad = no_grad();
+                using var scope = NewDisposeScope();
+                return vae.DecodeLatents(latents).add(1).div(2).clamp(0, 1).MoveToOuterDisposeScope();
+            };
+        }
+        throw new OmniException([new OmniError(ErrorKind.NotSupported,
+            $"Omni cannot decode with the VAE class '{name}' of '{folder}' here; give a decoder with WithDecoder(latents => images).")]);
+    }
+}

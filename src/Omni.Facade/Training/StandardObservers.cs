@@ -1,0 +1,18 @@
+using System.Collections.Immutable;
+using Omni.Training.Observers;
+using Omni.Training.Options;
+using Omni.Training.Run;
+
+namespace Omni.Facade.Training;
+
+/// <summary>The observers a run gets by default.</summary>
+public static class StandardObservers
+{
+    /// <summary>Metrics JSON lines (<c>metrics.jsonl</c>), console progress, plots (<c>plots/</c>) and sample grids (<c>samples/</c>) under <paramref name="runDirectory"/>.</summary>
+    public static ImmutableArray<ITrainingObserver> For(string runDirectory, TrainingOptions options) =>
+    [
+        new MetricsObserver(Path.Combine(runDirectory, "metrics.jsonl")),
+        ProgressObserver.ForConsole(),
+        new PicturesObserver(runDirectory, options.SampleGridEvery, options.GroupSize),
+    ];
+}

@@ -1,3 +1,0 @@
-namespace Omni.Training;
-/// <summary>Marks the Omni.Training assembly.</summary>
-public static class AssemblyMarker { }

@@ -1,0 +1,105 @@
+using System.Collections.Immutable;
+using LanguageExt;
+using Omni.Algebra.Errors;
+using Omni.Algebra.Rollouts;
+using Omni.Algebra.Training;
+using Omni.Effects.Prompts;
+using Omni.Effects.Random;
+using Omni.Training.Run;
+using static TorchSharp.torch;
+
+namespace Omni.Training.Rollout;
+
+/// <summary>One training step's rollouts: prompts × group size samples in micro-batch chunks.</summary>
+/// <param name="Chunks">Trajectories, one per micro-batch of samples (sample order: prompt-major).</param>
+/// <param name="Images">Decoded images (B, 3, H, W) in [0, 1], float32, all chunks concatenated.</param>
+/// <param name="Prompts">Prompt text per sample (empty strings when the embeddings carry no texts).</param>
+/// <param name="GroupIds">The group (prompt uid) of each sample.</param>
+/// <param name="Window">The SDE window used.</param>
+public sealed record RolloutBatch(
+    ImmutableArray<Trajectory> Chunks, Tensor Images, ImmutableArray<string> Prompts, ImmutableArray<string> GroupIds, SdeWindow Window) : IDisposable
+{
+    /// <summary>Number of samples.</summary>
+    public int Count => GroupIds.Length;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var chunk in Chunks)
+        {
+            chunk.Dispose();
+            chunk.PromptEmbeds.Dispose();
+            chunk.PromptEmbedsMask?.Dispose();
+            chunk.NegativePromptEmbeds?.Dispose();
+            chunk.NegativePromptEmbedsMask?.Dispose();
+            foreach (var extra in chunk.Extras.Values.OfType<Tensor>()) extra.Dispose();
+        }
+        Images.Dispose();
+    }
+}
+
+/// <summary>
+/// Samples a step's groups with the policy: seeded initial noise per sample (or per group), seeded SDE noise per sample,
+/// the step's SDE window, classifier-free guidance as configured; latents and log-probs recorded in float32.
+/// </summary>
+public static class GroupRollout
+{
+    /// <summary>Runs the rollouts of training step <paramref name="step"/>.</summary>
+    /// <param name="policy">The model and its adapters.</param>
+    /// <param name="rollout">The rollout adapter.</param>
+    /// <param name="prompts">All training prompts (embeddings table).</param>
+    /// <param name="promptIndices">This step's prompts (rows of <paramref name="prompts"/>).</param>
+    /// <param name="groupSize">Samples per prompt.</param>
+    /// <param name="microBatch">Samples per forward pass.</param>
+    /// <param name="sameNoisePerGroup">Whether a group shares its initial noise.</param>
+    /// <param name="window">The SDE window of this step.</param>
+    /// <param name="seeds">The run's seed streams.</param>
+    /// <param name="step">The training step (part of every seed).</param>
+    /// <param name="decode">Final latents → images in [0, 1].</param>
+    /// <param name="onChunkDecoded">Called with (first sample, images) as soon as a chunk is decoded (to start its rewards early).</param>
+    public static Either<OmniError, RolloutBatch> Run(
+        Policy policy, RolloutAdapter rollout, PromptEmbeddings prompts, IReadOnlyList<int> promptIndices, int groupSize, int microBatch,
+        bool sameNoisePerGroup, SdeWindow window, SeedStreams seeds, int step, Func<Tensor, Tensor> decode,
+        Action<int, Tensor>? onChunkDecoded = null)
+    {
+        var rows = promptIndices.SelectMany(p => Enumerable.Repeat((long)p, groupSize)).ToArray();
+        var groupIds = Enumerable.Range(0, rows.Length).Select(s => $"{step}:{s / groupSize}").ToImmutableArray();
+        var texts = rows.Select(r => prompts.Prompts.IsDefaultOrEmpty ? "" : prompts.Prompts[(int)r]).ToImmutableArray();
+        var chunks = new List<Trajectory>();
+        var images = new List<Tensor>();
+        try
+        {
+            using var noGrad = no_grad();
+            policy.Module.eval();
+            for (var first = 0; first < rows.Length; first += microBatch)
+            {
+                var count = Math.Min(microBatch, rows.Length - first);
+                var sampleIds = Enumerable.Range(first, count).ToArray();
+                var initialSeeds = sampleIds.Select(s => seeds.For(SeedStreams.Purpose.InitialNoise, step, sameNoisePerGroup ? s / groupSize : s));
+                var stepSeeds = sampleIds.Select(s => seeds.For(SeedStreams.Purpose.StepNoise, step, s));
+                var chunk = prompts.Select(rows[first..(first + count)]);
+                var request = new RolloutRequest(chunk.PromptEmbeds, NoiseSource.PerSample(initialSeeds), NoiseSource.PerSample(stepSeeds), window,
+                    chunk.PromptEmbedsMask, chunk.NegativePromptEmbeds, chunk.NegativePromptEmbedsMask,
+                    chunk.Extras.ToImmutableDictionary(p => p.Key, p => (object?)p.Value));
+                var trajectory = rollout.Run(new RolloutContext(policy.Denoiser, policy.Schedule, policy.Config, request));
+                if (trajectory.IsLeft) return trajectory.Map(_ => (RolloutBatch)null!);
+                var t = trajectory.IfLeft(() => null!);
+                chunks.Add(t);
+                using var scope = NewDisposeScope();
+                var decoded = decode(t.FinalLatents).to(ScalarType.Float32).MoveToOuterDisposeScope();
+                images.Add(decoded);
+                onChunkDecoded?.Invoke(first, decoded);
+            }
+            var all = cat(images, 0);
+            foreach (var image in images) image.Dispose();
+            images.Clear();
+            return new RolloutBatch([.. chunks], all, texts, groupIds, window);
+        }
+        catch
+        {
+            foreach (var c in chunks) c.Dispose();
+            foreach (var i in images) i.Dispose();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,256 @@
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Text.Json;
+using Omni.Algebra.Errors;
+using Omni.Algebra.Objectives;
+using Omni.Algebra.Registries;
+using Omni.Algebra.Rewards;
+using Omni.Algebra.Rollouts;
+using Omni.Algebra.Training;
+using Omni.Models.Lora;
+using Omni.Training.Checkpoints;
+using Omni.Training.Options;
+using Omni.Training.Rollout;
+using Omni.Training.Update;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Omni.Training.Run;
+
+/// <summary>
+/// The FlowGRPO-family training loop in one process: rollout (groups, seeded noise, SDE window) → rewards (overlapping the
+/// rollout) → group advantages → old-policy pass → clipped policy-gradient update (+ KL) → metrics and checkpoints.
+/// Deterministic for a seed; a killed run resumed from its latest checkpoint ends with bit-identical weights.
+/// </summary>
+public sealed class FlowGrpoTrainer : IDisposable
+{
+    private readonly TrainingSetup _setup;
+    private readonly RolloutAdapter _rollout;
+    private readonly DiffusionLoss _loss;
+    private readonly DiffusionLoss? _kl;
+    private readonly AdvantageEstimator _estimator;
+    private readonly TorchSharp.Modules.OptimizerHelper _optimizer;
+    private readonly Ema? _ema;
+    private readonly LearningRateSchedule _learningRate;
+    private readonly SeedStreams _seeds;
+    private int _updates;
+
+    private FlowGrpoTrainer(TrainingSetup setup, RolloutAdapter rollout, DiffusionLoss loss, DiffusionLoss? kl, AdvantageEstimator estimator)
+    {
+        _setup = setup;
+        (_rollout, _loss, _kl, _estimator) = (rollout, loss, kl, estimator);
+        var o = setup.Options;
+        var trainable = setup.Policy.Trainable;
+        if (trainable.Count == 0)
+            throw new OmniException([OmniError.Invalid("The policy has no trainable parameters (attach LoRA adapters or leave parameters requiring grad).")]);
+        _optimizer = optim.AdamW(trainable.Select(p => p.Parameter), o.LearningRate, o.Beta1, o.Beta2, o.AdamEpsilon, o.WeightDecay);
+        _ema = o.EmaDecay is { } decay ? new Ema(decay, trainable) : null;
+        _learningRate = new LearningRateSchedule(o.LearningRate, o.LearningRateSchedule, o.WarmupSteps, o.MinLearningRateRatio);
+        _seeds = new SeedStreams(o.Seed);
+    }
+
+    /// <summary>The next step to run (non-zero after a resume).</summary>
+    public int NextStep { get; private set; }
+
+    /// <summary>The step a resume started from (0 for a fresh run).</summary>
+    public int ResumedFrom { get; private set; }
+
+    /// <summary>The EMA of the trained weights, when enabled.</summary>
+    public Ema? Ema => _ema;
+
+    /// <summary>
+    /// Validates the setup (options, adapters, loss, KL prerequisites), builds the optimizer and, when the run folder has a
+    /// checkpoint and <see cref="TrainingSetup.Resume"/> is set, restores it.
+    /// </summary>
+    /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
+    public static FlowGrpoTrainer Create(TrainingSetup setup)
+    {
+        var o = TrainingOptionsRules.Validate(setup.Options).Match(v => v, errors => throw new OmniException([.. errors]));
+        var (_, rollout) = setup.Policy.Adapters().OrThrow();
+        var (estimator, recipeLoss) = setup.Objectives.Resolve(setup.Policy.Config.Algorithm).OrThrow();
+        var loss = o.LossMode is { } mode ? setup.Objectives.Losses.Get(mode).OrThrow() : recipeLoss;
+        DiffusionLoss? kl = null;
+        if (o.UseKl)
+        {
+            kl = setup.Objectives.Losses.Get("kl").OrThrow();
+            if (!setup.Policy.TrainsLora && setup.Policy.Reference is null)
+                throw new OmniException([OmniError.Invalid("UseKl with full fine-tuning needs Policy.Reference (a frozen copy of the initial model).")]);
+        }
+        if (setup.Prompts.Count < 1) throw new OmniException([OmniError.Invalid("The prompt set is empty.")]);
+        var trainer = new FlowGrpoTrainer(setup with { Options = o }, rollout, loss, kl, estimator);
+        if (setup.Resume && TrainingCheckpoint.Latest(setup.RunDirectory) is { } latest) trainer.Restore(latest);
+        return trainer;
+    }
+
+    private void Restore(string checkpoint)
+    {
+        var state = TrainingCheckpoint.ReadState(checkpoint);
+        var mismatch = OptionsMismatch(state.Options, JsonSerializer.Serialize(_setup.Options with { Steps = 0 }));
+        if (mismatch is not null)
+            throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': {mismatch}. Use a new run folder, or the same options (only Steps may change).")]);
+        TrainingCheckpoint.Restore(checkpoint, _setup.Policy.Trainable, _optimizer, _ema);
+        (NextStep, ResumedFrom, _updates) = (state.Step, state.Step, state.OptimizerUpdates);
+    }
+
+    private static string? OptionsMismatch(string saved, string current)
+    {
+        using var a = JsonDocument.Parse(saved);
+        using var b = JsonDocument.Parse(current);
+        var differing = a.RootElement.EnumerateObject()
+            .Where(p => !b.RootElement.TryGetProperty(p.Name, out var v) || v.GetRawText() != p.Value.GetRawText())
+            .Select(p => $"{p.Name} was {p.Value.GetRawText()}").ToList();
+        return differing.Count == 0 ? null : "the options differ (" + string.Join(", ", differing) + ")";
+    }
+
+    /// <summary>Runs the remaining steps; on cancellation finishes the current step, writes a checkpoint and returns.</summary>
+    public async Task<TrainingSummary> RunAsync(CancellationToken cancellation = default)
+    {
+        var o = _setup.Options;
+        foreach (var observer in _setup.Observers) observer.RunStarting(NextStep, o.Steps);
+        string? last = TrainingCheckpoint.Latest(_setup.RunDirectory);
+        var cancelled = false;
+        while (NextStep < o.Steps)
+        {
+            if (cancellation.IsCancellationRequested) { cancelled = true; break; }
+            await StepAsync(cancellation).ConfigureAwait(false);
+            var due = o.CheckpointEvery > 0 && NextStep % o.CheckpointEvery == 0;
+            if (due || NextStep == o.Steps || cancellation.IsCancellationRequested) last = Checkpoint();
+        }
+        var summary = new TrainingSummary(NextStep, ResumedFrom, cancelled || NextStep < o.Steps, last);
+        foreach (var observer in _setup.Observers) observer.RunFinished(summary);
+        return summary;
+    }
+
+    /// <summary>Writes a checkpoint of the steps completed so far and returns its folder.</summary>
+    public string Checkpoint()
+    {
+        var model = JsonSerializer.Serialize(new { _setup.Policy.Config.Architecture, _setup.Policy.Config.Algorithm, _setup.Policy.Config.Pipeline });
+        var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, JsonSerializer.Serialize(_setup.Options with { Steps = 0 }), model);
+        var folder = TrainingCheckpoint.Save(_setup.RunDirectory, state, _setup.Policy.Trainable, _optimizer, _ema, _setup.Options.KeepCheckpoints);
+        foreach (var observer in _setup.Observers) observer.CheckpointSaved(NextStep, folder);
+        return folder;
+    }
+
+    /// <summary>Runs one training step (the next one) and reports it.</summary>
+    public async Task<StepReport> StepAsync(CancellationToken cancellation = default)
+    {
+        var (o, policy, step) = (_setup.Options, _setup.Policy, NextStep);
+        var metrics = ImmutableDictionary.CreateBuilder<string, double>();
+        var clock = Stopwatch.StartNew();
+        var window = o.WindowSchedule.At(step, policy.Schedule.NumInferenceSteps).OrThrow();
+        var indices = PromptSchedule.IndicesFor(step, o.PromptsPerStep, (int)_setup.Prompts.Count, _seeds);
+        var scoring = new List<(int First, Task<RewardEvaluation> Task)>();
+        var texts = indices.SelectMany(i => Enumerable.Repeat(_setup.Prompts.Prompts.IsDefaultOrEmpty ? "" : _setup.Prompts.Prompts[i], o.GroupSize)).ToArray();
+        var images = new List<RgbImage>();
+        void StartScoring(int first, Tensor decoded)
+        {
+            var chunkImages = RgbImage.FromTensor(decoded);
+            images.AddRange(chunkImages);
+            var batch = RewardBatch.Of(chunkImages, texts.Skip(first).Take(chunkImages.Count));
+            scoring.Add((first, Task.Run(() => _setup.Reward(batch, cancellation), cancellation)));
+        }
+        using var rollout = GroupRollout.Run(policy, _rollout, _setup.Prompts, indices, o.GroupSize, o.MicroBatchSize,
+            o.SameNoisePerGroup || o.Fast, window, _seeds, step, _setup.Decode, StartScoring).OrThrow();
+        metrics["time/rollout_s"] = clock.Elapsed.TotalSeconds;
+        var rewardClock = Stopwatch.StartNew();
+        var evaluations = await Task.WhenAll(scoring.Select(s => s.Task)).ConfigureAwait(false);
+        metrics["time/reward_wait_s"] = rewardClock.Elapsed.TotalSeconds;
+        var rewards = evaluations.SelectMany(e => e.Total).ToArray();
+        if (rewards.Length != rollout.Count)
+            throw new OmniException([OmniError.Invalid($"The reward returned {rewards.Length} scores for {rollout.Count} samples.")]);
+        foreach (var name in evaluations.SelectMany(e => e.Components.Keys).Distinct())
+            metrics[$"reward/{name}"] = evaluations.SelectMany(e => e.Components.TryGetValue(name, out var v) ? v : []).Average(v => (double)v);
+        var statistics = RewardStatistics.Of(rewards, rollout.GroupIds);
+        metrics["reward/mean"] = statistics.Mean;
+        metrics["reward/std"] = statistics.Std;
+        metrics["reward/zero_std_group_fraction"] = statistics.ZeroStdGroupFraction;
+        metrics["rollout/window_start"] = window.Start;
+
+        string? skip = null;
+        var bad = Array.FindIndex(rewards, r => !float.IsFinite(r));
+        if (rollout.Chunks.Any(c => !AllFinite(c.FinalLatents) || !AllFinite(c.LogProbs)))
+            skip = "update skipped: the rollout produced non-finite latents or log-probs (a diverged model or a bad input); weights unchanged";
+        else if (bad >= 0) skip = $"update skipped: the reward of sample {bad} (prompt \"{texts[bad]}\") is {rewards[bad]}; weights unchanged";
+        else
+        {
+            var trainClock = Stopwatch.StartNew();
+            var outcome = Update(rollout, rewards, metrics);
+            skip = outcome.SkipReason;
+            foreach (var (k, v) in outcome.Metrics) metrics[k] = v;
+            metrics["time/train_s"] = trainClock.Elapsed.TotalSeconds;
+        }
+        metrics["time/step_s"] = clock.Elapsed.TotalSeconds;
+        metrics["skipped"] = skip is null ? 0 : 1;
+        NextStep = step + 1;
+        var report = new StepReport(step, o.Steps, metrics.ToImmutable(), skip, window);
+        var samples = new StepSamples(images, texts, rewards);
+        foreach (var observer in _setup.Observers) observer.StepCompleted(report, samples);
+        return report;
+    }
+
+    private UpdateOutcome Update(RolloutBatch rollout, float[] rewards, ImmutableDictionary<string, double>.Builder metrics)
+    {
+        var (o, policy) = (_setup.Options, _setup.Policy);
+        var data = new List<StepData>();
+        try
+        {
+            var recorded = rollout.Chunks[0].LogProbs.shape[1];
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+            {
+                using var rewardTensor = tensor(rewards, ScalarType.Float32).unsqueeze(1).expand(-1, recorded).contiguous();
+                var settings = new AdvantageSettings { Epsilon = o.AdvantageEpsilon, NormalizeByStd = o.NormalizeAdvantageByStd, GlobalStd = o.GlobalStd };
+                var advantages = _estimator.Compute(rewardTensor, rollout.GroupIds, settings);
+                var mismatch = 0.0;
+                var first = 0;
+                foreach (var chunk in rollout.Chunks)
+                {
+                    var size = chunk.LogProbs.shape[0];
+                    Tensor oldLogProbs, oldMeans;
+                    if (o.RecomputeOldLogProbs)
+                    {
+                        (oldLogProbs, oldMeans) = PolicyPasses.Evaluate(policy, policy.Denoiser, chunk).OrThrow();
+                        mismatch = Math.Max(mismatch, (oldLogProbs - chunk.LogProbs).abs().max().item<float>());
+                    }
+                    else
+                    {
+                        oldLogProbs = chunk.LogProbs.clone();
+                        oldMeans = chunk.PrevSampleMeans?.clone() ?? throw new OmniException([OmniError.Invalid(
+                            "Without RecomputeOldLogProbs the rollout must record previous-sample means.")]);
+                    }
+                    Tensor? referenceMeans = null;
+                    if (_kl is not null)
+                        referenceMeans = policy.TrainsLora
+                            ? LoraAdapters.WithAdaptersDisabled(policy.Module, () => PolicyPasses.Evaluate(policy, policy.Denoiser, chunk)).OrThrow().Means
+                            : PolicyPasses.Evaluate(policy, policy.Reference!, chunk).OrThrow().Means;
+                    var rows = advantages.narrow(0, first, size).clone();
+                    data.Add(new StepData(oldLogProbs.DetachFromDisposeScope(), oldMeans.DetachFromDisposeScope(), rows.DetachFromDisposeScope(),
+                                          referenceMeans?.DetachFromDisposeScope()));
+                    first += (int)size;
+                }
+                metrics["rollout/old_log_prob_mismatch"] = mismatch;
+            }
+            var outcome = PolicyUpdate.Run(policy, _optimizer, rollout.Chunks, data, _loss, _kl, o, _seeds, NextStep,
+                                           u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema);
+            _updates += outcome.OptimizerUpdates;
+            return outcome;
+        }
+        finally
+        {
+            foreach (var d in data) d.Dispose();
+        }
+    }
+
+    private static bool AllFinite(Tensor t)
+    {
+        using var finite = t.isfinite().all();
+        return finite.item<bool>();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        _ema?.Dispose();
+    }
+}

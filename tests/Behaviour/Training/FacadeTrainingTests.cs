@@ -1,0 +1,67 @@
+using Omni.Algebra.Errors;
+using Omni.Facade.Pipelines;
+using Omni.Facade.Training;
+using Omni.Reporting;
+using Omni.Tests.Behaviour.Support;
+
+namespace Omni.Tests.Behaviour.Training;
+
+public sealed class FacadeTrainingTests
+{
+    private static OmniTrainingBuilder Builder(TrainingFixture fixture, string runDirectory) =>
+        OmniTraining.From(OmniPipeline.FromFolder(fixture.Pipeline.Config.Path)
+                .WithAlgorithm("flow_grpo").WithSde(Omni.Algebra.Sde.SdeType.Sde, 0.7).WithSteps(6)
+                .WithSize(TinyPolicy.Side, TinyPolicy.Side).WithConfig(c => c with { VaeScaleFactor = 1 })
+                .WithAdapter(TinyAdapter.Architecture, "flow_grpo", TinyAdapter.Training, TinyPolicy.Rollout))
+            .WithModule(fixture.Model)
+            .WithDecoder(latents => latents.add(1).div(2).clamp(0, 1))
+            .FullFineTuning()
+            .WithPrompts(fixture.Prompts)
+            .WithReward(TrainingFixture.Redness)
+            .WithOptions(TrainingFixture.Quick(4) with { CheckpointEvery = 2, SampleGridEvery = 2 })
+            .WriteTo(runDirectory);
+
+    [Fact]
+    public async Task A_run_writes_metrics_plots_grids_and_an_export_and_resumes_without_duplicate_lines()
+    {
+        var fixture = new TrainingFixture();
+        var run = fixture.RunDirectory;
+        try
+        {
+            using (var training = Builder(fixture, run).WithOptions(TrainingFixture.Quick(2) with { CheckpointEvery = 2, SampleGridEvery = 2 }).Build())
+            {
+                await training.RunAsync();
+                Assert.True(File.Exists(training.Export(Path.Combine(run, "export"))));
+            }
+            var extended = new TrainingFixture();
+            using (var training = Builder(extended, run).Build())
+            {
+                Assert.Equal(2, training.Trainer.NextStep);
+                await training.RunAsync();
+            }
+            var records = MetricsLog.Read(Path.Combine(run, "metrics.jsonl"));
+            Assert.Equal([0L, 1, 2, 3], records.Select(r => r.Step));
+            Assert.All(records, r => Assert.True(r.Values.ContainsKey("reward/mean")));
+            Assert.True(File.Exists(Path.Combine(run, "plots", "reward_mean.png")) || Directory.GetFiles(Path.Combine(run, "plots"), "reward*.png").Length > 0);
+            Assert.True(File.Exists(Path.Combine(run, "samples", "step-000000.png")));
+            Assert.True(File.Exists(Path.Combine(run, "samples", "step-000002.png")));
+            Assert.True(File.Exists(Path.Combine(run, "config.json")));
+            extended.Model.Dispose();
+        }
+        finally
+        {
+            fixture.Dispose();
+        }
+    }
+
+    [Fact]
+    public void Build_lists_every_missing_piece()
+    {
+        using var fixture = new TrainingFixture();
+        var builder = Builder(fixture, fixture.RunDirectory) with { Prompts = null, Rewards = [] };
+        var error = Assert.Throws<OmniException>(() => builder.WithOptions(o => o with { GroupSize = 0 }).Build());
+        Assert.Contains("WithPrompts", error.Message);
+        Assert.Contains("WithReward", error.Message);
+        Assert.Contains("GroupSize", error.Message);
+    }
+}
