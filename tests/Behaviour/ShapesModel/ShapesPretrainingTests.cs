@@ -1,0 +1,119 @@
+using Omni.Effects.Random;
+using Omni.Models.Loading;
+using Omni.Shapes.Pipeline;
+using Omni.Shapes.Pretraining;
+using static TorchSharp.torch;
+
+namespace Omni.Tests.Behaviour.ShapesModel;
+
+public sealed class ShapesPretrainingTests
+{
+    private static ShapesPretrainingOptions Options(string folder, int steps) => new()
+    {
+        OutputFolder = Path.Combine(folder, "model"),
+        Seed = 17,
+        Steps = steps,
+        BatchSize = 8,
+        WarmupSteps = 2,
+        CheckpointEvery = 2,
+        ReportEvery = 1,
+        TextEncoder = TinyShapes.Text,
+        Denoiser = TinyShapes.Denoiser,
+    };
+
+    [Fact]
+    public void Steps_on_one_batch_reduce_its_loss()
+    {
+        using var pipeline = TinyShapes.Create(seed: 4);
+        var options = Options("unused", 10) with { LearningRate = 3e-3 };
+        var parameters = ShapesPretraining.Parameters(pipeline);
+        using var optimizer = optim.AdamW(parameters, options.LearningRate);
+        using var batch = PretrainingBatch.Draw(new System.Random(0), 8, 32, textDropout: 0);
+        using var generator = Generators.Seeded(0);
+        using var noise = randn(batch.Images.shape, ScalarType.Float32, CPU, generator: generator);
+        using var sigmas = RectifiedFlow.SampleSigmas(8, generator);
+        double FixedLoss()
+        {
+            using var _ = no_grad();
+            using var loss = RectifiedFlow.Loss(pipeline, batch.Tokens, batch.Images, noise, sigmas);
+            return loss.item<float>();
+        }
+        var before = FixedLoss();
+        for (var i = 0; i < 10; i++) ShapesPretraining.Step(pipeline, optimizer, parameters, options, step: 0);   // step 0's batch every time
+        var after = FixedLoss();
+        Assert.True(after < 0.9 * before, $"loss {before} → {after}");
+    }
+
+    [Fact]
+    public void A_run_is_deterministic_and_resumes_exactly()
+    {
+        var root = Directory.CreateTempSubdirectory("omni-pretrain-").FullName;
+        try
+        {
+            var losses = new List<double>();
+            using var straight = ShapesPretraining.Run(Options(Path.Combine(root, "a"), 4), new Collect(losses));
+            var stopped = new List<double>();
+            using (ShapesPretraining.Run(Options(Path.Combine(root, "b"), 2), new Collect(stopped))) { }
+            // Extending the run continues from the checkpoint of step 2 (as after a kill).
+            using var resumed = ShapesPretraining.Run(Options(Path.Combine(root, "b"), 4), new Collect(stopped));
+            var again = new List<double>();
+            using var repeat = ShapesPretraining.Run(Options(Path.Combine(root, "c"), 4), new Collect(again));
+
+            Assert.Equal(losses, again);
+            Assert.Equal(losses, stopped);
+            foreach (var (key, value) in straight.Transformer.state_dict())
+            {
+                Assert.True(value.Equals(resumed.Transformer.state_dict()[key]), key);
+                Assert.True(value.Equals(repeat.Transformer.state_dict()[key]), key);
+            }
+            using var written = ShapesPipelineFolder.Load(Path.Combine(root, "a", "model")).Match(p => p, e => throw new Xunit.Sdk.XunitException(e.Message));
+            Assert.True(WeightLoader.Load(written.Transformer, Path.Combine(root, "a", "model.checkpoint", "transformer.safetensors")).IsExact);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Cancelling_writes_a_checkpoint_then_throws()
+    {
+        var root = Directory.CreateTempSubdirectory("omni-pretrain-").FullName;
+        try
+        {
+            using var cancel = new CancellationTokenSource();
+            var options = Options(root, 50) with { CheckpointEvery = 0 };
+            var seen = new List<double>();
+            Assert.Throws<OperationCanceledException>(() => ShapesPretraining.Run(options, new Collect(seen, after: 3, cancel), cancel.Token));
+            Assert.Equal(3, seen.Count);
+            Assert.True(File.Exists(Path.Combine(options.CheckpointPath, "state.json")));
+            Assert.Contains("\"CompletedSteps\":3", File.ReadAllText(Path.Combine(options.CheckpointPath, "state.json")));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Options_report_every_problem_and_the_learning_rate_warms_up_then_decays()
+    {
+        var bad = new ShapesPretrainingOptions { OutputFolder = "", Steps = 0, BatchSize = 0, TextDropout = 2 };
+        Assert.Equal(4, bad.Problems().Count);
+        var options = new ShapesPretrainingOptions { OutputFolder = "x", Steps = 100, WarmupSteps = 10, LearningRate = 1e-3, FinalLearningRateShare = 0.1 };
+        Assert.Equal(1e-4, options.LearningRateAt(0), 12);
+        Assert.Equal(1e-3, options.LearningRateAt(10), 12);
+        Assert.Equal(1e-4, options.LearningRateAt(99), 12);
+    }
+
+    /// <summary>Collects the training losses synchronously (optionally cancelling after some steps).</summary>
+    private sealed class Collect(List<double> losses, int after = int.MaxValue, CancellationTokenSource? cancel = null) : IProgress<PretrainingProgress>
+    {
+        public void Report(PretrainingProgress value)
+        {
+            if (value.Event is not null) return;
+            losses.Add(value.Loss);
+            if (losses.Count >= after) cancel?.Cancel();
+        }
+    }
+}
