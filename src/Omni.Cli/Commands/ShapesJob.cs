@@ -91,7 +91,7 @@ public static class ShapesJob
         Console.WriteLine($"trained model: {final}  (omni sample --model {final} --prompt \"two red circles above a blue square\")");
         File.WriteAllText(Path.Combine(runDirectory, "summary.json"), JsonSerializer.Serialize(new
         {
-            before, after, absolute_gain = gain, relative_gain = before.Total > 0 ? gain / before.Total : double.NaN, steps = summary.StepsCompleted,
+            before, after, absolute_gain = gain, relative_gain = before.Total > 0 ? gain / before.Total : (double?)null, steps = summary.StepsCompleted,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return ExitCodes.Ok;
     }

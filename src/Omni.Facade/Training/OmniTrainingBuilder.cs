@@ -127,8 +127,11 @@ public sealed record OmniTrainingBuilder
         if (Lora is null && Options.UseKl && Reference is null && Module is not null)
             problems.Add(OmniError.Invalid("KL with full fine-tuning of a module given by WithModule needs WithReference(frozen copy)."));
         problems.AddRange(TrainingOptionsRules.Validate(Options).Match(_ => [], e => e.ToList()));
-        var pipeline = Pipeline.TryBuild().Match(p => p, e => { problems.AddRange(e); return null!; });
+        // LanguageExt's Match refuses null results, so the failure branch records its errors into a list instead.
+        var built = Pipeline.TryBuild();
+        built.IfFail(e => problems.AddRange(e));
         if (problems.Count > 0) throw new OmniException([.. problems]);
+        var pipeline = built.IfFail(_ => throw new InvalidOperationException("unreachable"));
 
         var module = Module ?? (nn.Module)pipeline.LoadDenoiser(ScalarType.Float32);
         if (Lora is { } lora)
