@@ -29,6 +29,9 @@ public static class ShapesJob
         TimestepFraction = 0.5, CheckpointEvery = 5, SampleGridEvery = 5, Seed = 42, UseKl = true, KlCoefficient = 0.01,
     };
 
+    /// <summary>LoRA rank for the shapes model (0 = full fine-tuning); configuration key <c>omni:lora_rank</c>.</summary>
+    public const int DefaultLoraRank = 0;
+
     /// <summary>Noise level of the rollout SDE.</summary>
     public const double RolloutNoiseLevel = 0.7;
 
@@ -41,7 +44,7 @@ public static class ShapesJob
     }
 
     /// <summary>Runs <c>omni train</c> on a shapes pipeline folder.</summary>
-    public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, bool fresh, CancellationToken stop)
+    public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh, CancellationToken stop)
     {
         var options = CliConfiguration.Training(configuration, Defaults);
         using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
@@ -60,15 +63,20 @@ public static class ShapesJob
                                        sde: new SdeSettings { NoiseLevel = RolloutNoiseLevel, SdeType = SdeType.Sde });
         var pipeline = OmniPipelineBuilder.For(model).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries));
         var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Select(p => p.Text).ToList()).OrThrow();
+        var loraRank = configuration.GetValue("omni:lora_rank", DefaultLoraRank);
         var builder = OmniTraining.From(pipeline)
             .WithModule(shapes.Transformer)
             .WithReference(reference.Transformer)
             .WithDecoder(ShapesImages.Decode)
-            .FullFineTuning()
             .WithPrompts(prompts)
-            .WithReward(ShapesReward.Function)
             .WithOptions(options)
             .WriteTo(runDirectory);
+        foreach (var spec in rewards.Count > 0 ? rewards : ["shapes"])
+        {
+            var (reward, weight) = RewardSpecs.Parse(spec);
+            builder = builder.WithReward(reward, weight);
+        }
+        builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
         if (fresh) builder = builder.StartFresh();
         using var run = builder.Build();
         var summary = await run.RunAsync(stop);

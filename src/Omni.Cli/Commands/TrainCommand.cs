@@ -33,7 +33,7 @@ public static class TrainCommand
                 ?? Path.Combine("runs", ModelLocator.IsShapes(folder) ? "shapes" : new DirectoryInfo(folder).Name);
             using var interrupt = new Interrupt();
             return ModelLocator.IsShapes(folder)
-                ? await ShapesJob.Train(configuration, folder, runDirectory, result.GetValue(fresh), interrupt.Token)
+                ? await ShapesJob.Train(configuration, folder, runDirectory, result.GetValue(reward) ?? [], result.GetValue(fresh), interrupt.Token)
                 : await GenericTraining.Run(configuration, runDirectory, result.GetValue(reward) ?? [], result.GetValue(fresh), interrupt.Token);
         }));
         return command;
