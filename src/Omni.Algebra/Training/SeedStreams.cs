@@ -25,9 +25,6 @@ public readonly record struct SeedStreams(long Seed)
 
         /// <summary>Micro-batch shuffling.</summary>
         Shuffle = 5,
-
-        /// <summary>Flow-GRPO-Fast's branch point.</summary>
-        Branch = 6,
     }
 
     /// <summary>A 63-bit non-negative seed for (step, index, purpose).</summary>
@@ -38,6 +35,23 @@ public readonly record struct SeedStreams(long Seed)
         h = Mix(h ^ (ulong)step);
         h = Mix(h ^ (ulong)index);
         return (long)(h >> 1);
+    }
+
+    /// <summary>
+    /// A permutation of 0..count−1 for (purpose, step, index): Fisher–Yates driven by a SplitMix64 sequence, so the order is
+    /// fixed by this code alone (System.Random's seeded sequence is not promised to stay the same across .NET versions).
+    /// </summary>
+    public int[] Permutation(Purpose purpose, long step, long index, int count)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        var state = (ulong)For(purpose, step, index);
+        for (var i = count - 1; i > 0; i--)
+        {
+            state += 0x9e3779b97f4a7c15ul;
+            var j = (int)((Mix(state) >> 1) % (ulong)(i + 1));
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        return order;
     }
 
     private static ulong Mix(ulong z)

@@ -56,6 +56,9 @@ public sealed record OmniTrainingBuilder
     /// <summary>A module to train instead of the folder's transformer (e.g. one built in code).</summary>
     public nn.Module? Module { get; init; }
 
+    /// <summary>The frozen reference policy for KL with full fine-tuning (defaults to a second load of the folder's transformer).</summary>
+    public Omni.Algebra.Adapters.IDenoiser? Reference { get; init; }
+
     /// <summary>The run folder.</summary>
     public string RunDirectory { get; init; } = "runs/omni";
 
@@ -99,6 +102,9 @@ public sealed record OmniTrainingBuilder
     /// <summary>Trains this module rather than the folder's transformer.</summary>
     public OmniTrainingBuilder WithModule(nn.Module module) => this with { Module = module };
 
+    /// <summary>Uses <paramref name="reference"/> as the frozen policy of the KL term (full fine-tuning).</summary>
+    public OmniTrainingBuilder WithReference(Omni.Algebra.Adapters.IDenoiser reference) => this with { Reference = reference };
+
     /// <summary>Writes checkpoints, metrics and pictures under <paramref name="runDirectory"/>.</summary>
     public OmniTrainingBuilder WriteTo(string runDirectory) => this with { RunDirectory = runDirectory };
 
@@ -111,16 +117,21 @@ public sealed record OmniTrainingBuilder
     /// <summary>Starts fresh even if the run folder has a checkpoint (it is then overwritten as the run goes).</summary>
     public OmniTrainingBuilder StartFresh() => this with { Resume = false };
 
-    /// <summary>Loads the model, attaches LoRA, wires rewards and observers, restores a checkpoint when resuming.</summary>
+    /// <summary>Loads the model (training runs in float32 whatever the folder's dtype), attaches LoRA, wires rewards and observers, restores a checkpoint when resuming.</summary>
     /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
     public OmniTrainingRun Build()
     {
         var problems = new List<OmniError>();
         if (Prompts is null) problems.Add(OmniError.Invalid("No prompts: call WithPrompts(PromptEmbeddings.Load(\"prompts.safetensors\"))."));
         if (Rewards.IsEmpty) problems.Add(OmniError.Invalid("No reward: call WithReward(...) at least once."));
+        if (Lora is null && Options.UseKl && Reference is null && Module is not null)
+            problems.Add(OmniError.Invalid("KL with full fine-tuning of a module given by WithModule needs WithReference(frozen copy)."));
         problems.AddRange(TrainingOptionsRules.Validate(Options).Match(_ => [], e => e.ToList()));
-        var pipeline = Pipeline.TryBuild().Match(p => p, e => { problems.AddRange(e); return null!; });
+        // LanguageExt's Match refuses null results, so the failure branch records its errors into a list instead.
+        var built = Pipeline.TryBuild();
+        built.IfFail(e => problems.AddRange(e));
         if (problems.Count > 0) throw new OmniException([.. problems]);
+        var pipeline = built.IfFail(_ => throw new InvalidOperationException("unreachable"));
 
         var module = Module ?? (nn.Module)pipeline.LoadDenoiser(ScalarType.Float32);
         if (Lora is { } lora)
@@ -129,10 +140,12 @@ public sealed record OmniTrainingBuilder
             LoraAdapters.TrainOnlyAdapters(module);
         }
         var decode = Decoder ?? FolderDecoder.For(pipeline.Config.Path);
-        var reward = RewardWiring.Combine(Rewards);
+        var combined = Omni.Rewards.MultiReward.Combine([.. Rewards]);
+        Func<RewardBatch, CancellationToken, Task<RewardEvaluation>> reward = combined.Evaluate;
         var policy = new Policy
         {
             Module = module, Config = pipeline.Config, Registries = pipeline.Registries, Schedule = pipeline.Schedule, TrainsLora = Lora is not null,
+            Reference = Lora is null && Options.UseKl ? Reference ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null,
         };
         Directory.CreateDirectory(RunDirectory);
         File.WriteAllText(Path.Combine(RunDirectory, "config.json"), JsonSerializer.Serialize(new

@@ -27,11 +27,14 @@ public sealed class OmniTrainingRun : IDisposable
 
     /// <summary>
     /// Writes what was trained: the LoRA adapter (<c>adapter_model.safetensors</c>, PEFT key names) or, for full fine-tuning,
-    /// the transformer weights (<c>diffusion_pytorch_model.safetensors</c>, diffusers key names).
+    /// the transformer weights (<c>diffusion_pytorch_model.safetensors</c>, diffusers key names). With EMA on, the averaged
+    /// trained tensors are written too (<c>ema.safetensors</c>, same names).
     /// </summary>
     public string Export(string folder)
     {
         Directory.CreateDirectory(folder);
+        if (Trainer.Ema is { } ema)
+            Omni.Effects.Safetensors.SafetensorsWriter.Write(Path.Combine(folder, "ema.safetensors"), ema.Shadow.ToDictionary(p => p.Key, p => p.Value));
         if (_lora is not null)
         {
             var path = Path.Combine(folder, "adapter_model.safetensors");

@@ -34,6 +34,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     private readonly LearningRateSchedule _learningRate;
     private readonly SeedStreams _seeds;
     private int _updates;
+    private int _rewardFailures;
 
     private FlowGrpoTrainer(TrainingSetup setup, RolloutAdapter rollout, DiffusionLoss loss, DiffusionLoss? kl, AdvantageEstimator estimator)
     {
@@ -65,7 +66,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
     public static FlowGrpoTrainer Create(TrainingSetup setup)
     {
-        var o = TrainingOptionsRules.Validate(setup.Options).Match(v => v, errors => throw new OmniException([.. errors]));
+        var o = TrainingOptionsRules.Validate(WithConfigWindow(setup.Options, setup.Policy)).Match(v => v, errors => throw new OmniException([.. errors]));
         var (_, rollout) = setup.Policy.Adapters().OrThrow();
         var (estimator, recipeLoss) = setup.Objectives.Resolve(setup.Policy.Config.Algorithm).OrThrow();
         var loss = o.LossMode is { } mode ? setup.Objectives.Losses.Get(mode).OrThrow() : recipeLoss;
@@ -82,12 +83,35 @@ public sealed class FlowGrpoTrainer : IDisposable
         return trainer;
     }
 
+    /// <summary>A window set in the model config (<c>sde_window_size</c>/<c>sde_window_range</c>) applies when the options leave the window at Full.</summary>
+    private static TrainingOptions WithConfigWindow(TrainingOptions o, Policy policy) =>
+        o.Window == WindowStrategy.Full && !o.Fast && policy.Config.Sde.WindowSize is { } size
+            ? o with
+            {
+                Window = WindowStrategy.Random, WindowSize = size,
+                WindowRangeStart = (policy.Config.Sde.WindowRange ?? Algebra.Config.SdeSettings.DefaultWindowRange).Start,
+                WindowRangeEnd = (policy.Config.Sde.WindowRange ?? Algebra.Config.SdeSettings.DefaultWindowRange).End,
+            }
+            : o;
+
+    // Steps may change on resume (to extend a run) only when the learning rate does not depend on it.
+    private string ComparableOptions(TrainingOptions o) =>
+        JsonSerializer.Serialize(o.LearningRateSchedule == LearningRateShape.Constant ? o with { Steps = 0 } : o);
+
+    private string ModelDescription() => JsonSerializer.Serialize(new
+    {
+        _setup.Policy.Config.Architecture, _setup.Policy.Config.Algorithm, _setup.Policy.Config.Pipeline,
+        Sde = _setup.Policy.Config.Sde.ToString(), _setup.Policy.Schedule.Timesteps, _setup.Policy.TrainsLora,
+    });
+
     private void Restore(string checkpoint)
     {
         var state = TrainingCheckpoint.ReadState(checkpoint);
-        var mismatch = OptionsMismatch(state.Options, JsonSerializer.Serialize(_setup.Options with { Steps = 0 }));
+        var mismatch = OptionsMismatch(state.Options, ComparableOptions(_setup.Options));
         if (mismatch is not null)
-            throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': {mismatch}. Use a new run folder, or the same options (only Steps may change).")]);
+            throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': {mismatch}. Use a new run folder, or the same options (only Steps may change, and only with a constant learning rate).")]);
+        if (state.Model != ModelDescription())
+            throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': it was written for another model or sampling setup ({state.Model}).")]);
         TrainingCheckpoint.Restore(checkpoint, _setup.Policy.Trainable, _optimizer, _ema);
         (NextStep, ResumedFrom, _updates) = (state.Step, state.Step, state.OptimizerUpdates);
     }
@@ -124,8 +148,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     /// <summary>Writes a checkpoint of the steps completed so far and returns its folder.</summary>
     public string Checkpoint()
     {
-        var model = JsonSerializer.Serialize(new { _setup.Policy.Config.Architecture, _setup.Policy.Config.Algorithm, _setup.Policy.Config.Pipeline });
-        var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, JsonSerializer.Serialize(_setup.Options with { Steps = 0 }), model);
+        var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, ComparableOptions(_setup.Options), ModelDescription());
         var folder = TrainingCheckpoint.Save(_setup.RunDirectory, state, _setup.Policy.Trainable, _optimizer, _ema, _setup.Options.KeepCheckpoints);
         foreach (var observer in _setup.Observers) observer.CheckpointSaved(NextStep, folder);
         return folder;
@@ -147,13 +170,27 @@ public sealed class FlowGrpoTrainer : IDisposable
             var chunkImages = RgbImage.FromTensor(decoded);
             images.AddRange(chunkImages);
             var batch = RewardBatch.Of(chunkImages, texts.Skip(first).Take(chunkImages.Count));
-            scoring.Add((first, Task.Run(() => _setup.Reward(batch, cancellation), cancellation)));
+            // Not the run's token: stopping finishes the current step (rewards included) and checkpoints it.
+            scoring.Add((first, Task.Run(() => _setup.Reward(batch, CancellationToken.None))));
         }
         using var rollout = GroupRollout.Run(policy, _rollout, _setup.Prompts, indices, o.GroupSize, o.MicroBatchSize,
             o.SameNoisePerGroup || o.Fast, window, _seeds, step, _setup.Decode, StartScoring).OrThrow();
         metrics["time/rollout_s"] = clock.Elapsed.TotalSeconds;
         var rewardClock = Stopwatch.StartNew();
-        var evaluations = await Task.WhenAll(scoring.Select(s => s.Task)).ConfigureAwait(false);
+        RewardEvaluation[] evaluations;
+        try
+        {
+            evaluations = await Task.WhenAll(scoring.Select(s => s.Task)).ConfigureAwait(false);
+            _rewardFailures = 0;
+        }
+        catch (Omni.Rewards.RewardException e)
+        {
+            // A reward that cannot score this batch (a NaN, a scorer that stays down after its retries) costs one step, not
+            // the run; three failing steps in a row mean it will not recover, so the run stops with the reason.
+            if (++_rewardFailures >= 3)
+                throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {e.Message}")]);
+            return Finish(step, metrics, clock, $"update skipped: {e.Message}; weights unchanged", window, images, texts, []);
+        }
         metrics["time/reward_wait_s"] = rewardClock.Elapsed.TotalSeconds;
         var rewards = evaluations.SelectMany(e => e.Total).ToArray();
         if (rewards.Length != rollout.Count)
@@ -179,10 +216,16 @@ public sealed class FlowGrpoTrainer : IDisposable
             foreach (var (k, v) in outcome.Metrics) metrics[k] = v;
             metrics["time/train_s"] = trainClock.Elapsed.TotalSeconds;
         }
+        return Finish(step, metrics, clock, skip, window, images, texts, rewards);
+    }
+
+    private StepReport Finish(int step, ImmutableDictionary<string, double>.Builder metrics, Stopwatch clock, string? skip, SdeWindow window,
+                              IReadOnlyList<RgbImage> images, IReadOnlyList<string> texts, IReadOnlyList<float> rewards)
+    {
         metrics["time/step_s"] = clock.Elapsed.TotalSeconds;
         metrics["skipped"] = skip is null ? 0 : 1;
         NextStep = step + 1;
-        var report = new StepReport(step, o.Steps, metrics.ToImmutable(), skip, window);
+        var report = new StepReport(step, _setup.Options.Steps, metrics.ToImmutable(), skip, window);
         var samples = new StepSamples(images, texts, rewards);
         foreach (var observer in _setup.Observers) observer.StepCompleted(report, samples);
         return report;
@@ -228,7 +271,7 @@ public sealed class FlowGrpoTrainer : IDisposable
                                           referenceMeans?.DetachFromDisposeScope()));
                     first += (int)size;
                 }
-                metrics["rollout/old_log_prob_mismatch"] = mismatch;
+                if (o.RecomputeOldLogProbs) metrics["rollout/old_log_prob_mismatch"] = mismatch;
             }
             var outcome = PolicyUpdate.Run(policy, _optimizer, rollout.Chunks, data, _loss, _kl, o, _seeds, NextStep,
                                            u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema);

@@ -54,7 +54,7 @@ public static class PolicyUpdate
         for (var epoch = 0; epoch < options.InnerEpochs; epoch++)
         {
             var columns = TimestepSelection.Choose(recorded, options.TimestepFraction, step, epoch, seeds);
-            var order = Shuffle(chunks.Count, seeds.For(SeedStreams.Purpose.Shuffle, step, epoch));
+            var order = seeds.Permutation(SeedStreams.Purpose.Shuffle, step, epoch, chunks.Count);
             var perMini = chunks.Count / options.MiniBatchesPerEpoch;
             for (var mini = 0; mini < options.MiniBatchesPerEpoch; mini++)
             {
@@ -83,6 +83,7 @@ public static class PolicyUpdate
                         var lossInputs = new LossInputs(output, inputs, settings);
                         var main = ObjectiveRegistry.ValidateInputs(loss, lossInputs).Map(loss.Compute).OrThrow();
                         var total = main.Loss;
+                        Record("actor/pg_loss", main.Loss.detach().item<float>());
                         foreach (var (k, v) in main.Metrics) Record(k, v);
                         firstRatio ??= main.Metrics.GetValueOrDefault("actor/ratio_mean", double.NaN);
                         if (kl is not null)
@@ -91,7 +92,7 @@ public static class PolicyUpdate
                             foreach (var (k, v) in klResult.Metrics) Record(k, v);
                             total = total + klResult.Loss * options.KlCoefficient;
                         }
-                        Record("actor/pg_loss", total.detach().item<float>());
+                        Record("actor/total_loss", total.detach().item<float>());
                         if (!AllFinite(total))
                         {
                             failure = $"the loss is not finite at trained step {j} (micro-batch {c})";
@@ -130,12 +131,6 @@ public static class PolicyUpdate
         var metrics = sums.ToImmutableDictionary(p => p.Key, p => p.Value.Sum / p.Value.Count);
         if (firstRatio is { } r) metrics = metrics.SetItem("actor/first_ratio", r);
         return new UpdateOutcome(metrics, skip, updates);
-    }
-
-    private static int[] Shuffle(int count, long seed)
-    {
-        var random = new Random(unchecked((int)seed));
-        return Enumerable.Range(0, count).OrderBy(_ => random.Next()).ToArray();
     }
 
     private static bool AllFinite(Tensor t)

@@ -135,6 +135,20 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public async Task A_failing_reward_skips_steps_then_stops_the_run_with_its_reason()
+    {
+        using var fixture = new TrainingFixture();
+        var observer = new RecordingObserver();
+        var failing = new RewardFunction("down", (_, _) => throw new Omni.Rewards.RewardException("down", "scorer unreachable"));
+        using var trainer = FlowGrpoTrainer.Create(fixture.Setup(TrainingFixture.Quick(5), failing, observer));
+        var error = await Assert.ThrowsAsync<OmniException>(() => trainer.RunAsync());
+        Assert.Contains("3 steps in a row", error.Message);
+        Assert.Contains("scorer unreachable", error.Message);
+        Assert.Equal(2, observer.Reports.Count);
+        Assert.All(observer.Reports, r => Assert.Contains("scorer unreachable", r.SkipReason));
+    }
+
+    [Fact]
     public void Bad_options_are_all_reported_at_once()
     {
         using var fixture = new TrainingFixture();

@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Configuration;
+using Omni.Training.Options;
+
+namespace Omni.Cli.Cli;
+
+/// <summary>
+/// One configuration for every command, layered lowest to highest: the JSON file given by <c>--config</c>, environment
+/// variables prefixed <c>OMNI_</c> (sections separated by <c>__</c>, e.g. <c>OMNI_training__Steps=50</c>), then flags.
+/// Sections: <c>training</c> binds to <see cref="TrainingOptions"/>; <c>actor_rollout_ref:model</c> is the reference's model
+/// config (path, algorithm, pipeline, sde, lora); <c>omni</c> holds command-line-only settings (prompts, rewards, run folder).
+/// </summary>
+public static class CliConfiguration
+{
+    /// <summary>The section training options bind from.</summary>
+    public const string TrainingSection = "training";
+
+    /// <summary>Builds the layered configuration.</summary>
+    /// <exception cref="FileNotFoundException">The <c>--config</c> file does not exist.</exception>
+    public static IConfiguration Build(string? jsonPath, IEnumerable<KeyValuePair<string, string?>> flags)
+    {
+        var builder = new ConfigurationBuilder();
+        if (jsonPath is not null)
+        {
+            var full = Path.GetFullPath(jsonPath);
+            if (!File.Exists(full)) throw new FileNotFoundException($"The config file '{jsonPath}' does not exist.");
+            builder.AddJsonFile(full, optional: false);
+        }
+        return builder.AddEnvironmentVariables("OMNI_").AddInMemoryCollection(flags).Build();
+    }
+
+    /// <summary>Parses <c>--set key=value</c> pairs (keys use ':' between sections).</summary>
+    /// <exception cref="ArgumentException">A pair has no '='.</exception>
+    public static IEnumerable<KeyValuePair<string, string?>> ParseSettings(IEnumerable<string> pairs) => pairs.Select(pair =>
+    {
+        var at = pair.IndexOf('=');
+        if (at <= 0) throw new ArgumentException($"--set expects key=value (e.g. training:Steps=50), got '{pair}'.");
+        return new KeyValuePair<string, string?>(pair[..at].Trim(), pair[(at + 1)..].Trim());
+    });
+
+    /// <summary>Training options from the <c>training</c> section over <paramref name="defaults"/>; unknown keys are errors.</summary>
+    /// <exception cref="InvalidOperationException">A value does not convert, or a key is unknown (the message names it).</exception>
+    public static TrainingOptions Training(IConfiguration configuration, TrainingOptions defaults)
+    {
+        var section = configuration.GetSection(TrainingSection);
+        var bound = defaults with { };
+        section.Bind(bound, o => o.ErrorOnUnknownConfiguration = true);
+        return bound;
+    }
+}

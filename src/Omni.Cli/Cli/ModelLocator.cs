@@ -1,0 +1,34 @@
+using System.Text.Json;
+
+namespace Omni.Cli.Cli;
+
+/// <summary>Finds pipeline folders: the bundled shapes model by default, and tells shapes folders from diffusers ones.</summary>
+public static class ModelLocator
+{
+    /// <summary>The bundled model's folder, relative to the repository root.</summary>
+    public const string BundledModel = "models/omni-shapes-tiny";
+
+    /// <summary>The folder to use: the one given, else the bundled model (looked up from the working directory, then above the executable).</summary>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist (the message says what was looked for).</exception>
+    public static string Resolve(string? given)
+    {
+        if (given is not null)
+            return Directory.Exists(given) ? given : throw new DirectoryNotFoundException($"The model folder '{given}' does not exist.");
+        if (Directory.Exists(BundledModel)) return BundledModel;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, BundledModel);
+            if (Directory.Exists(candidate)) return candidate;
+        }
+        throw new DirectoryNotFoundException($"The bundled model '{BundledModel}' was not found (run from the repository root, or pass --model <folder>; `omni pretrain` recreates it).");
+    }
+
+    /// <summary>True when the folder's model_index.json names Omni's shapes pipeline.</summary>
+    public static bool IsShapes(string folder)
+    {
+        var index = Path.Combine(folder, "model_index.json");
+        if (!File.Exists(index)) return false;
+        using var json = JsonDocument.Parse(File.ReadAllText(index));
+        return json.RootElement.TryGetProperty("_class_name", out var name) && name.GetString() == Omni.Shapes.Pipeline.ShapesPipeline.ClassName;
+    }
+}

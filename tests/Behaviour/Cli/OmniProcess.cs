@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Omni.Tests.Behaviour.Cli;
+
+/// <summary>Runs the real <c>omni</c> executable (built next to the tests) as a child process.</summary>
+public sealed class OmniProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _out = new();
+    private readonly StringBuilder _err = new();
+
+    public OmniProcess(string workingDirectory, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "omni.dll"));
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment["OMNI_DEBUG"] = "1";
+        _process = Process.Start(start)!;
+        _process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_out) _out.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_err) _err.AppendLine(e.Data); };
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+    }
+
+    public string Output { get { lock (_out) return _out.ToString(); } }
+
+    public string Error { get { lock (_err) return _err.ToString(); } }
+
+    public int Id => _process.Id;
+
+    /// <summary>Waits for exit (killing the process after the timeout) and returns the exit code.</summary>
+    public int Wait(TimeSpan timeout)
+    {
+        if (!_process.WaitForExit(timeout))
+        {
+            _process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"omni did not finish in {timeout}. stdout:\n{Output}\nstderr:\n{Error}");
+        }
+        _process.WaitForExit();
+        return _process.ExitCode;
+    }
+
+    /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
+    public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
+
+    public static (int Code, string Output, string Error) Run(string workingDirectory, params string[] args)
+    {
+        using var p = new OmniProcess(workingDirectory, args);
+        var code = p.Wait(TimeSpan.FromMinutes(3));
+        return (code, p.Output, p.Error);
+    }
+
+    public void Dispose() => _process.Dispose();
+}
