@@ -1,6 +1,7 @@
 // Pretrains, evaluates and times the bundled shapes model. The lead folds this into the omni CLI as `omni pretrain`.
 //   train  out=models/omni-shapes-tiny steps=3000 batch=48 lr=1e-3 seed=0 [patch=4 layers=4 heads=2 headdim=48 snapshot=500]
 //   eval   folder=models/omni-shapes-tiny [steps=10 cfg=3 seeds=2 eta=0]
+//   grid   folder=… [rows=8 seeds=4 ppm=grid.ppm cfg=3]
 //   time   [patch=4 layers=4 heads=2 headdim=48 batch=48 n=5]
 using System.Diagnostics;
 using System.Globalization;
@@ -72,8 +73,23 @@ switch (command)
         Console.WriteLine($"sample 32 images ({sampling.Steps} steps, cfg {sampling.GuidanceScale}): {clock.Elapsed.TotalMilliseconds:F0} ms");
         break;
     }
+    case "grid":
+    {
+        // A PPM contact sheet of the first held-out prompts (one row per prompt: `seeds` samples), to look at.
+        var folder = S("folder", "models/omni-shapes-tiny");
+        using var pipeline = ShapesPipelineFolder.Load(folder).Match(p => p, e => throw new InvalidOperationException(e.Message));
+        var (rows, columns) = (I("rows", 8), I("seeds", 4));
+        var prompts = Omni.Shapes.World.ShapesWorld.HeldOut.Take(rows).ToArray();
+        var texts = prompts.SelectMany(p => Enumerable.Repeat(p.Text, columns)).ToArray();
+        using var images = ShapesSampler.Sample(pipeline, texts, Enumerable.Range(0, texts.Length).Select(i => (long)i).ToArray(), sampling);
+        var rgb = Omni.Algebra.Rewards.RgbImage.FromTensor(images);
+        ContactSheet.WritePpm(S("ppm", "grid.ppm"), rgb, columns);
+        for (var r = 0; r < rows; r++)
+            Console.WriteLine($"{r}: {prompts[r].Text} → {string.Join(" ", Enumerable.Range(0, columns).Select(c => Omni.Shapes.World.ShapesReward.Evaluate(prompts[r], rgb[r * columns + c]).Total.ToString("F2", CultureInfo.InvariantCulture)))}");
+        break;
+    }
     default:
-        Console.WriteLine("usage: train|eval|time key=value …");
+        Console.WriteLine("usage: train|eval|time|grid key=value …");
         break;
 }
 
@@ -82,4 +98,26 @@ internal sealed class ConsoleProgress : IProgress<PretrainingProgress>
 {
     /// <inheritdoc />
     public void Report(PretrainingProgress value) => Console.WriteLine(value);
+}
+
+/// <summary>Writes images of one size as a binary PPM grid with a one-pixel grey border.</summary>
+internal static class ContactSheet
+{
+    /// <summary>Writes <paramref name="images"/>, <paramref name="columns"/> per row, to <paramref name="path"/>.</summary>
+    public static void WritePpm(string path, IReadOnlyList<Omni.Algebra.Rewards.RgbImage> images, int columns)
+    {
+        var (w, h) = (images[0].Width, images[0].Height);
+        var rows = (images.Count + columns - 1) / columns;
+        var (width, height) = (columns * (w + 1) + 1, rows * (h + 1) + 1);
+        var pixels = Enumerable.Repeat((byte)96, width * height * 3).ToArray();
+        for (var i = 0; i < images.Count; i++)
+        {
+            var (x0, y0) = (1 + i % columns * (w + 1), 1 + i / columns * (h + 1));
+            for (var y = 0; y < h; y++)
+                images[i].Pixels.Span.Slice(y * w * 3, w * 3).CopyTo(pixels.AsSpan(((y0 + y) * width + x0) * 3));
+        }
+        using var stream = File.Create(path);
+        stream.Write(System.Text.Encoding.ASCII.GetBytes($"P6\n{width} {height}\n255\n"));
+        stream.Write(pixels);
+    }
 }

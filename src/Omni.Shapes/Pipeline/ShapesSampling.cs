@@ -19,7 +19,7 @@ public sealed record ShapesSampling(
     public const int DefaultSteps = 10;
 
     /// <summary>The default CFG scale.</summary>
-    public const double DefaultGuidanceScale = 3.0;
+    public const double DefaultGuidanceScale = 1.0;
 
     /// <summary>The defaults: ODE, <see cref="DefaultSteps"/> steps, <see cref="DefaultGuidanceScale"/>.</summary>
     public static ShapesSampling Default { get; } = new();
