@@ -52,8 +52,10 @@ public sealed record PromptEmbeddings(
     /// <summary>The rows <paramref name="indices"/> (e.g. one prompt repeated n times for a GRPO group).</summary>
     public PromptEmbeddings Select(IReadOnlyList<long> indices)
     {
+        // The index tensors are temporaries; only the selected rows leave this scope.
+        using var scope = NewDisposeScope();
         var rows = tensor(indices.ToArray(), ScalarType.Int64);
-        Tensor Pick(Tensor t) => t.index_select(0, rows.to(t.device));
+        Tensor Pick(Tensor t) => t.index_select(0, rows.to(t.device)).MoveToOuterDisposeScope();
         return new PromptEmbeddings(Pick(PromptEmbeds), PromptEmbedsMask is null ? null : Pick(PromptEmbedsMask),
             NegativePromptEmbeds is null ? null : Pick(NegativePromptEmbeds), NegativePromptEmbedsMask is null ? null : Pick(NegativePromptEmbedsMask),
             Extras.ToImmutableDictionary(p => p.Key, p => Pick(p.Value)),

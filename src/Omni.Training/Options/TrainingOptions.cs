@@ -117,6 +117,12 @@ public sealed record TrainingOptions
     /// </summary>
     public bool Fast { get; init; }
 
+    /// <summary>
+    /// Score each rollout chunk on a background task while the next chunk is sampled (default). Off, rewards are scored
+    /// inline, so a step runs on one thread (useful for debugging and for per-thread tensor accounting).
+    /// </summary>
+    public bool OverlapRewards { get; init; } = true;
+
     /// <summary>Write a checkpoint every this many steps (and always at the end or on cancellation); 0 = only then.</summary>
     public int CheckpointEvery { get; init; } = 10;
 

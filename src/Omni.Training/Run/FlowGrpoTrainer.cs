@@ -171,7 +171,7 @@ public sealed class FlowGrpoTrainer : IDisposable
             images.AddRange(chunkImages);
             var batch = RewardBatch.Of(chunkImages, texts.Skip(first).Take(chunkImages.Count));
             // Not the run's token: stopping finishes the current step (rewards included) and checkpoints it.
-            scoring.Add((first, Task.Run(() => _setup.Reward(batch, CancellationToken.None))));
+            scoring.Add((first, o.OverlapRewards ? Task.Run(() => _setup.Reward(batch, CancellationToken.None)) : _setup.Reward(batch, CancellationToken.None)));
         }
         using var rollout = GroupRollout.Run(policy, _rollout, _setup.Prompts, indices, o.GroupSize, o.MicroBatchSize,
             o.SameNoisePerGroup || o.Fast, window, _seeds, step, _setup.Decode, StartScoring).OrThrow();
@@ -286,8 +286,8 @@ public sealed class FlowGrpoTrainer : IDisposable
 
     private static bool AllFinite(Tensor t)
     {
-        using var finite = t.isfinite().all();
-        return finite.item<bool>();
+        using var scope = NewDisposeScope();
+        return t.isfinite().all().item<bool>();
     }
 
     /// <inheritdoc />

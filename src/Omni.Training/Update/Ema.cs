@@ -25,6 +25,7 @@ public sealed class Ema : IDisposable
     public void Update(IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> parameters)
     {
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
         foreach (var (name, p) in parameters) _shadow[name].mul_(Decay).add_(p.detach(), alpha: 1 - Decay);
     }
 

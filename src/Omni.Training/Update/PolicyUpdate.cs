@@ -58,7 +58,7 @@ public static class PolicyUpdate
             var perMini = chunks.Count / options.MiniBatchesPerEpoch;
             for (var mini = 0; mini < options.MiniBatchesPerEpoch; mini++)
             {
-                optimizer.zero_grad();
+                using (NewDisposeScope()) optimizer.zero_grad();
                 var accumulation = perMini * columns.Length;
                 string? failure = null;
                 foreach (var c in order.Skip(mini * perMini).Take(perMini))
@@ -113,12 +113,13 @@ public static class PolicyUpdate
                         var lr = learningRate(updatesSoFar + updates);
                         foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
                         Record("actor/lr", lr);
-                        optimizer.step();
+                        // Every `grad` access makes a new managed wrapper; a scope collects the optimizer's.
+                        using (NewDisposeScope()) optimizer.step();
                         updates++;
                         ema?.Update(trainable);
                     }
                 }
-                optimizer.zero_grad();
+                using (NewDisposeScope()) optimizer.zero_grad();
                 if (failure is not null)
                 {
                     skip = $"update skipped: {failure}; weights left unchanged by it";
@@ -156,6 +157,7 @@ public static class PolicyUpdate
         var coefficient = max / (norm + 1e-6);
         if (coefficient >= 1) return;
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
         foreach (var p in parameters) p.grad?.mul_(coefficient);
     }
 }
