@@ -32,6 +32,9 @@ public static class ShapesJob
     /// <summary>LoRA rank for the shapes model (0 = full fine-tuning); configuration key <c>omni:lora_rank</c>.</summary>
     public const int DefaultLoraRank = 0;
 
+    /// <summary>The rollout sampler.</summary>
+    public const SdeType DefaultSdeType = SdeType.Sde;
+
     /// <summary>Noise level of the rollout SDE.</summary>
     public const double RolloutNoiseLevel = 0.7;
 
@@ -59,10 +62,18 @@ public static class ShapesJob
         using var reference = ShapesPipelineFolder.Load(folder).OrThrow();
         reference.Eval();
         var sampling = ShapesSampling.Default;
-        var model = shapes.ModelConfig(folder, steps: sampling.Steps, guidanceScale: sampling.GuidanceScale,
-                                       sde: new SdeSettings { NoiseLevel = RolloutNoiseLevel, SdeType = SdeType.Sde });
+        // The reference's keys (actor_rollout_ref:model:algo:noise_level / sde_type / pipeline:*) override the shapes defaults.
+        var section = configuration.GetSection("actor_rollout_ref:model");
+        var sdeType = section["algo:sde_type"] is { } typeName
+            ? SdeTypes.Parse(typeName).Match(t => t, e => throw new OmniException([e]))
+            : DefaultSdeType;
+        var model = shapes.ModelConfig(folder, steps: section.GetValue("pipeline:num_inference_steps", sampling.Steps),
+                                       guidanceScale: section.GetValue("pipeline:guidance_scale", sampling.GuidanceScale),
+                                       sde: new SdeSettings { NoiseLevel = section.GetValue("algo:noise_level", RolloutNoiseLevel), SdeType = sdeType });
         var pipeline = OmniPipelineBuilder.For(model).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries));
-        var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Select(p => p.Text).ToList()).OrThrow();
+        // omni:prompt_limit trains on the first N training prompts only (an overfitting check: the reward must climb).
+        var limit = configuration.GetValue("omni:prompt_limit", ShapesWorld.Training.Length);
+        var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
         var loraRank = configuration.GetValue("omni:lora_rank", DefaultLoraRank);
         var builder = OmniTraining.From(pipeline)
             .WithModule(shapes.Transformer)
@@ -79,6 +90,8 @@ public static class ShapesJob
         builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
         if (fresh) builder = builder.StartFresh();
         using var run = builder.Build();
+        var trainable = run.Policy.Trainable;
+        Console.WriteLine($"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({(loraRank > 0 ? $"LoRA rank {loraRank}" : "full fine-tuning")})");
         var summary = await run.RunAsync(stop);
         if (summary.Cancelled)
         {

@@ -246,14 +246,18 @@ public sealed class FlowGrpoTrainer : IDisposable
                 var advantages = _estimator.Compute(rewardTensor, rollout.GroupIds, settings);
                 var mismatch = 0.0;
                 var first = 0;
+                // Only the columns some inner epoch trains need old and reference values.
+                var columns = Enumerable.Range(0, o.InnerEpochs)
+                    .SelectMany(e => TimestepSelection.Choose((int)recorded, o.TimestepFraction, NextStep, e, _seeds)).ToHashSet();
+                var columnIndex = tensor(columns.Order().Select(c => (long)c).ToArray(), ScalarType.Int64);
                 foreach (var chunk in rollout.Chunks)
                 {
                     var size = chunk.LogProbs.shape[0];
                     Tensor oldLogProbs, oldMeans;
                     if (o.RecomputeOldLogProbs)
                     {
-                        (oldLogProbs, oldMeans) = PolicyPasses.Evaluate(policy, policy.Denoiser, chunk).OrThrow();
-                        mismatch = Math.Max(mismatch, (oldLogProbs - chunk.LogProbs).abs().max().item<float>());
+                        (oldLogProbs, oldMeans) = PolicyPasses.Evaluate(policy, policy.Denoiser, chunk, columns).OrThrow();
+                        mismatch = Math.Max(mismatch, (oldLogProbs - chunk.LogProbs).index_select(1, columnIndex).abs().max().item<float>());
                     }
                     else
                     {
@@ -264,8 +268,8 @@ public sealed class FlowGrpoTrainer : IDisposable
                     Tensor? referenceMeans = null;
                     if (_kl is not null)
                         referenceMeans = policy.TrainsLora
-                            ? LoraAdapters.WithAdaptersDisabled(policy.Module, () => PolicyPasses.Evaluate(policy, policy.Denoiser, chunk)).OrThrow().Means
-                            : PolicyPasses.Evaluate(policy, policy.Reference!, chunk).OrThrow().Means;
+                            ? LoraAdapters.WithAdaptersDisabled(policy.Module, () => PolicyPasses.Evaluate(policy, policy.Denoiser, chunk, columns)).OrThrow().Means
+                            : PolicyPasses.Evaluate(policy, policy.Reference!, chunk, columns).OrThrow().Means;
                     var rows = advantages.narrow(0, first, size).clone();
                     data.Add(new StepData(oldLogProbs.DetachFromDisposeScope(), oldMeans.DetachFromDisposeScope(), rows.DetachFromDisposeScope(),
                                           referenceMeans?.DetachFromDisposeScope()));

@@ -20,24 +20,29 @@ public static class PolicyPasses
         PipelineHelpers.RecomputeStep(policy.Registries, denoiser, policy.Schedule, policy.Config, MicroBatch(chunk), step);
 
     /// <summary>
-    /// A forward-only pass over every recorded step: stacked log-probs (B, T) and means (B, T, …). Used for the old policy
-    /// (current weights, before any update) and for the reference policy (adapters disabled, or a frozen copy).
+    /// A forward-only pass over the recorded steps in <paramref name="columns"/> (all when null): log-probs (B, T) and means
+    /// (B, T, …), zero in columns not evaluated. Used for the old policy (current weights, before any update) and for the
+    /// reference policy (adapters disabled, or a frozen copy); only the columns the update will train need it.
     /// </summary>
-    public static Either<OmniError, (Tensor LogProbs, Tensor Means)> Evaluate(Policy policy, IDenoiser denoiser, Trajectory chunk)
+    public static Either<OmniError, (Tensor LogProbs, Tensor Means)> Evaluate(Policy policy, IDenoiser denoiser, Trajectory chunk,
+                                                                             IReadOnlyCollection<int>? columns = null)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
         var steps = (int)chunk.LogProbs.shape[1];
-        var logProbs = new List<Tensor>();
-        var means = new List<Tensor>();
+        var logProbs = zeros_like(chunk.LogProbs, ScalarType.Float32);
+        Tensor? means = null;
         for (var j = 0; j < steps; j++)
         {
+            if (columns is not null && !columns.Contains(j)) continue;
             var result = Step(policy, denoiser, chunk, j);
             if (result.IsLeft) return result.Map(_ => default((Tensor, Tensor)));
             var s = result.IfLeft(() => null!);
-            logProbs.Add(s.LogProb.to(ScalarType.Float32));
-            means.Add(s.PrevSampleMean.to(ScalarType.Float32));
+            means ??= zeros([chunk.LogProbs.shape[0], steps, .. s.PrevSampleMean.shape.Skip(1)], ScalarType.Float32, s.PrevSampleMean.device);
+            logProbs.select(1, j).copy_(s.LogProb.to(ScalarType.Float32));
+            means.select(1, j).copy_(s.PrevSampleMean.to(ScalarType.Float32));
         }
-        return Right<OmniError, (Tensor, Tensor)>((stack(logProbs, 1).MoveToOuterDisposeScope(), stack(means, 1).MoveToOuterDisposeScope()));
+        means ??= zeros([chunk.LogProbs.shape[0], steps], ScalarType.Float32);
+        return Right<OmniError, (Tensor, Tensor)>((logProbs.MoveToOuterDisposeScope(), means.MoveToOuterDisposeScope()));
     }
 }
