@@ -33,6 +33,43 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void Sample_writes_pngs_a_grid_and_the_trajectory_with_log_probs()
+    {
+        var model = TinyModel();
+        var output = Path.Combine(_work, "samples");
+        var (code, stdout, error) = OmniProcess.Run(_work, "sample", "--model", model, "--prompt", "two red circles above a blue square",
+            "--prompt", "a green triangle", "--seeds", "2", "--out", output, "--noise-level", "0.7", "--trajectory");
+        Assert.True(code == 0, $"exit {code}: {error}");
+        Assert.Contains("mean shapes reward", stdout);
+        Assert.Equal(4, Directory.GetFiles(output, "0*.png").Length);
+        var grid = Omni.Effects.Imaging.ImageCodecs.DecodePng(File.ReadAllBytes(Path.Combine(output, "grid.png")));
+        Assert.True(grid.Width > 2 * 32 && grid.Height > 2 * 32, $"grid is {grid.Width}×{grid.Height}");
+        using var trajectory = Omni.Effects.Safetensors.SafetensorsFile.Open(Path.Combine(output, "trajectory.safetensors"));
+        Assert.Equal(new long[] { 4, 9 }, trajectory.Entries["log_probs"].Shape);
+        Assert.Equal(new long[] { 4, 10, 3, 32, 32 }, trajectory.Entries["latents"].Shape);
+        using var logProbs = trajectory.Read("log_probs");
+        Assert.True(logProbs.isfinite().all().item<bool>(), "log-probs of an η > 0 trajectory must be finite");
+        Assert.Contains("a green triangle", trajectory.Metadata["prompts"]);
+    }
+
+    [Fact]
+    public void Eval_prints_the_held_out_reward_and_rejects_a_bad_prompt_or_folder()
+    {
+        var model = TinyModel();
+        var (code, stdout, error) = OmniProcess.Run(_work, "eval", "--model", model, "--seeds", "1");
+        Assert.True(code == 0, $"exit {code}: {error}");
+        Assert.Matches(@"held-out reward \d\.\d{3} \(count", stdout);
+        Assert.Contains("32 samples", stdout);
+
+        var badPrompt = OmniProcess.Run(_work, "sample", "--model", model, "--prompt", "four purple hexagons");
+        Assert.Equal(2, badPrompt.Code);
+        Assert.Contains("four", badPrompt.Error);
+        var notShapes = OmniProcess.Run(_work, "eval", "--model", _work);
+        Assert.Equal(2, notShapes.Code);
+        Assert.Contains("not a shapes pipeline", notShapes.Error);
+    }
+
+    [Fact]
     public void A_missing_model_folder_is_one_clear_message_and_exit_code_2()
     {
         var (code, _, error) = OmniProcess.Run(_work, "train", "--model", Path.Combine(_work, "nope"));
