@@ -44,6 +44,10 @@ public sealed record RolloutBatch(
 /// </summary>
 public static class GroupRollout
 {
+    /// <summary>The prompt text of each sample, prompt-major (empty strings when the embeddings carry no texts).</summary>
+    public static ImmutableArray<string> SampleTexts(PromptEmbeddings prompts, IReadOnlyList<int> promptIndices, int groupSize) =>
+        [.. promptIndices.SelectMany(p => Enumerable.Repeat(prompts.Prompts.IsDefaultOrEmpty ? "" : prompts.Prompts[p], groupSize))];
+
     /// <summary>Runs the rollouts of training step <paramref name="step"/>.</summary>
     /// <param name="policy">The model and its adapters.</param>
     /// <param name="rollout">The rollout adapter.</param>
@@ -64,7 +68,7 @@ public static class GroupRollout
     {
         var rows = promptIndices.SelectMany(p => Enumerable.Repeat((long)p, groupSize)).ToArray();
         var groupIds = Enumerable.Range(0, rows.Length).Select(s => $"{step}:{s / groupSize}").ToImmutableArray();
-        var texts = rows.Select(r => prompts.Prompts.IsDefaultOrEmpty ? "" : prompts.Prompts[(int)r]).ToImmutableArray();
+        var texts = SampleTexts(prompts, promptIndices, groupSize);
         var chunks = new List<Trajectory>();
         var images = new List<Tensor>();
         try

@@ -163,7 +163,7 @@ public sealed class FlowGrpoTrainer : IDisposable
         var window = o.WindowSchedule.At(step, policy.Schedule.NumInferenceSteps).OrThrow();
         var indices = PromptSchedule.IndicesFor(step, o.PromptsPerStep, (int)_setup.Prompts.Count, _seeds);
         var scoring = new List<(int First, Task<RewardEvaluation> Task)>();
-        var texts = indices.SelectMany(i => Enumerable.Repeat(_setup.Prompts.Prompts.IsDefaultOrEmpty ? "" : _setup.Prompts.Prompts[i], o.GroupSize)).ToArray();
+        var texts = GroupRollout.SampleTexts(_setup.Prompts, indices, o.GroupSize);
         var images = new List<RgbImage>();
         void StartScoring(int first, Tensor decoded)
         {
@@ -205,7 +205,7 @@ public sealed class FlowGrpoTrainer : IDisposable
 
         string? skip = null;
         var bad = Array.FindIndex(rewards, r => !float.IsFinite(r));
-        if (rollout.Chunks.Any(c => !AllFinite(c.FinalLatents) || !AllFinite(c.LogProbs)))
+        if (rollout.Chunks.Any(c => !TensorChecks.AllFinite(c.FinalLatents) || !TensorChecks.AllFinite(c.LogProbs)))
             skip = "update skipped: the rollout produced non-finite latents or log-probs (a diverged model or a bad input); weights unchanged";
         else if (bad >= 0) skip = $"update skipped: the reward of sample {bad} (prompt \"{texts[bad]}\") is {rewards[bad]}; weights unchanged";
         else
@@ -286,12 +286,6 @@ public sealed class FlowGrpoTrainer : IDisposable
         {
             foreach (var d in data) d.Dispose();
         }
-    }
-
-    private static bool AllFinite(Tensor t)
-    {
-        using var scope = NewDisposeScope();
-        return t.isfinite().all().item<bool>();
     }
 
     /// <inheritdoc />

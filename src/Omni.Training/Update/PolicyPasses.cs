@@ -12,12 +12,9 @@ namespace Omni.Training.Update;
 /// <summary>The forward passes over a recorded trajectory: the training path, step by step (spec §4.0).</summary>
 public static class PolicyPasses
 {
-    /// <summary>The trajectory as the training adapter reads it, with the old-policy log-probs swapped in.</summary>
-    public static ImmutableDictionary<string, object?> MicroBatch(Trajectory chunk) => chunk.ToMicroBatch();
-
     /// <summary>One step recomputed on <paramref name="denoiser"/> (with or without grad, as the caller's mode says).</summary>
     public static Either<OmniError, PolicyStep> Step(Policy policy, IDenoiser denoiser, Trajectory chunk, int step) =>
-        PipelineHelpers.RecomputeStep(policy.Registries, denoiser, policy.Schedule, policy.Config, MicroBatch(chunk), step);
+        PipelineHelpers.RecomputeStep(policy.Registries, denoiser, policy.Schedule, policy.Config, chunk.ToMicroBatch(), step);
 
     /// <summary>
     /// A forward-only pass over the recorded steps in <paramref name="columns"/> (all when null): log-probs (B, T) and means

@@ -67,7 +67,7 @@ public static class PolicyUpdate
                     {
                         using var scope = NewDisposeScope();
                         var result = PolicyPasses.Step(policy, policy.Denoiser, chunks[c], j).OrThrow();
-                        if (!AllFinite(result.LogProb) || !AllFinite(result.PrevSampleMean))
+                        if (!TensorChecks.AllFinite(result.LogProb) || !TensorChecks.AllFinite(result.PrevSampleMean))
                         {
                             failure = $"the model produced a non-finite log-prob or mean at trained step {j} (micro-batch {c})";
                             break;
@@ -93,7 +93,7 @@ public static class PolicyUpdate
                             total = total + klResult.Loss * options.KlCoefficient;
                         }
                         Record("actor/total_loss", total.detach().item<float>());
-                        if (!AllFinite(total))
+                        if (!TensorChecks.AllFinite(total))
                         {
                             failure = $"the loss is not finite at trained step {j} (micro-batch {c})";
                             break;
@@ -132,12 +132,6 @@ public static class PolicyUpdate
         var metrics = sums.ToImmutableDictionary(p => p.Key, p => p.Value.Sum / p.Value.Count);
         if (firstRatio is { } r) metrics = metrics.SetItem("actor/first_ratio", r);
         return new UpdateOutcome(metrics, skip, updates);
-    }
-
-    private static bool AllFinite(Tensor t)
-    {
-        using var finite = t.detach().isfinite().all();
-        return finite.item<bool>();
     }
 
     /// <summary>The global L2 norm of the gradients (parameters without a gradient count as zero).</summary>
