@@ -16,6 +16,13 @@ public static class ShapesReward
     /// <summary>How far apart, as a share of the image side, the group centroids must be for a relation to hold.</summary>
     public const double PositionMargin = 0.1;
 
+    /// <summary>
+    /// Regions larger than this share of the image (twice the largest object the world draws, a quarter of the side
+    /// squared) are not objects: they keep their colour but match no group and no shape. Without the limit, RL learned
+    /// to paint one flood per requested colour, which passes for "one object" of any shape.
+    /// </summary>
+    public const double MaxObjectAreaShare = 2.0 / 16;
+
     /// <summary>The reward as a function: the <see cref="ShapesScore.Total"/> of each sample.</summary>
     /// <remarks>Every prompt is parsed before anything is scored; an unparseable one throws <see cref="ArgumentException"/> naming it.</remarks>
     public static RewardFunction Function { get; } = new(Name, (batch, _) =>
@@ -35,13 +42,15 @@ public static class ShapesReward
     {
         ArgumentNullException.ThrowIfNull(prompt);
         var groups = prompt.Groups;
-        var members = groups.Select(g => MembersOf(g, groups, found)).ToArray();
+        var largest = MaxObjectAreaShare * imageSize * imageSize;
+        var objects = found.Where(o => o.Area <= largest).ToImmutableArray();
+        var members = groups.Select(g => MembersOf(g, groups, objects)).ToArray();
 
         var counting = groups.Select((g, i) => Math.Max(0, 1 - Math.Abs(members[i].Length - g.Count) / (double)g.Count)).Average();
         var colour = found.IsEmpty ? 0 : found.Count(o => groups.Any(g => g.Colour == o.Colour)) / (double)found.Length;
         var requested = found.Where(o => groups.Any(g => g.Colour == o.Colour)).ToArray();
         var shape = requested.Length == 0 ? 0
-            : requested.Count(o => groups.Any(g => g.Colour == o.Colour && g.Shape == o.Shape)) / (double)requested.Length;
+            : requested.Count(o => o.Area <= largest && groups.Any(g => g.Colour == o.Colour && g.Shape == o.Shape)) / (double)requested.Length;
 
         if (prompt.Relation is not { } relation)
             return new ShapesScore((counting + colour + shape) / 3, counting, colour, shape, 1);

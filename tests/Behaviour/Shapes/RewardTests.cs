@@ -49,6 +49,22 @@ public sealed class RewardTests
     }
 
     [Fact]
+    public void A_flood_of_the_requested_colour_is_not_an_object()
+    {
+        // A 20×20 red block for "a red square": the colour is right, but it is no square the world draws.
+        var pixels = new byte[32 * 32 * 3];
+        for (var y = 6; y < 26; y++)
+            for (var x = 6; x < 26; x++)
+                pixels[(y * 32 + x) * 3] = 255;
+        var score = Score("a red square", new RgbImage(32, 32, pixels));
+        Assert.Equal(1, score.Colour);
+        Assert.Equal(0, score.Counting);
+        Assert.Equal(0, score.Shape);
+        // The same colour at the largest size the renderer draws (8×8) is a square.
+        Assert.Equal(1, Score("a red square", RendererTests.Render("a red square", 32, 1)).Total, 6);
+    }
+
+    [Fact]
     public void Wrong_count_loses_counting_credit()
     {
         var score = Score("three yellow squares", RendererTests.Render("a yellow square", 32, 1));
