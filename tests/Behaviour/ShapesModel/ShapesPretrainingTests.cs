@@ -96,10 +96,32 @@ public sealed class ShapesPretrainingTests
     }
 
     [Fact]
+    public void Caption_noise_pairs_about_that_share_of_images_with_another_prompt_and_none_without_it()
+    {
+        static (int Mismatched, int Captioned) Count(double noise)
+        {
+            using var batch = PretrainingBatch.Draw(new System.Random(3), 400, 32, textDropout: 0.1, captionNoise: noise);
+            var captioned = batch.Captions.Count(c => c is not null);
+            var mismatched = batch.Captions.Where((c, i) => c is not null && c.Text != batch.Prompts[i].Text).Count();
+            return (mismatched, captioned);
+        }
+        var clean = Count(0);
+        Assert.Equal(0, clean.Mismatched);
+        Assert.InRange(clean.Captioned, 320, 390);   // text dropout 0.1 of 400
+        var noisy = Count(0.5);
+        Assert.InRange(noisy.Mismatched / (double)noisy.Captioned, 0.4, 0.6);
+        // The tokens are the caption's, not the rendered prompt's.
+        using var batch = PretrainingBatch.Draw(new System.Random(3), 50, 32, textDropout: 0, captionNoise: 0.99);
+        var expected = Omni.Shapes.World.ShapesVocabulary.Tokenize(batch.Captions[0]!);
+        using var first = batch.Tokens[0];
+        Assert.Equal(expected, first.data<long>().ToArray().Take(expected.Length).Select(id => (int)id));
+    }
+
+    [Fact]
     public void Options_report_every_problem_and_the_learning_rate_warms_up_then_decays()
     {
-        var bad = new ShapesPretrainingOptions { OutputFolder = "", Steps = 0, BatchSize = 0, TextDropout = 2 };
-        Assert.Equal(4, bad.Problems().Count);
+        var bad = new ShapesPretrainingOptions { OutputFolder = "", Steps = 0, BatchSize = 0, TextDropout = 2, CaptionNoise = 1 };
+        Assert.Equal(5, bad.Problems().Count);
         var options = new ShapesPretrainingOptions { OutputFolder = "x", Steps = 100, WarmupSteps = 10, LearningRate = 1e-3, FinalLearningRateShare = 0.1 };
         Assert.Equal(1e-4, options.LearningRateAt(0), 12);
         Assert.Equal(1e-3, options.LearningRateAt(10), 12);
