@@ -11,7 +11,7 @@ public static class EvalCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
-        var seeds = new Option<int>("--seeds") { Description = "Samples per held-out prompt.", DefaultValueFactory = _ => 2 };
+        var seeds = new Option<int>("--seeds") { Description = "Samples per held-out prompt.", DefaultValueFactory = _ => ShapesEvaluation.DefaultSeedsPerPrompt };
         var firstSeed = new Option<long>("--first-seed") { Description = "First seed.", DefaultValueFactory = _ => 0 };
         var command = new Command("eval", "Held-out shapes reward (count, colour, shape, position) of a shapes pipeline folder, e.g. runs/shapes/final-model.")
         {

@@ -1,5 +1,6 @@
 using System.Collections.Immutable;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
@@ -150,9 +151,17 @@ public sealed record OmniTrainingBuilder
         Directory.CreateDirectory(RunDirectory);
         File.WriteAllText(Path.Combine(RunDirectory, "config.json"), JsonSerializer.Serialize(new
         {
-            model = new { pipeline.Config.Path, pipeline.Config.Architecture, pipeline.Config.Algorithm, pipeline.Config.Pipeline, Sde = pipeline.Config.Sde.ToString() },
+            model = new
+            {
+                pipeline.Config.Path, pipeline.Config.Architecture, pipeline.Config.Algorithm, pipeline.Config.Pipeline,
+                Sde = new
+                {
+                    pipeline.Config.Sde.NoiseLevel, pipeline.Config.Sde.SdeType, pipeline.Config.Sde.WindowSize,
+                    WindowRange = pipeline.Config.Sde.WindowRange is { } range ? new[] { range.Start, range.End } : null,
+                },
+            },
             lora = Lora, training = Options, rewards = Rewards.Select(r => new { r.Reward.Name, r.Weight }),
-        }, new JsonSerializerOptions { WriteIndented = true }));
+        }, new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } }));
         var observers = DefaultObservers ? StandardObservers.For(RunDirectory, Options).AddRange(Observers) : Observers;
         var setup = new TrainingSetup
         {

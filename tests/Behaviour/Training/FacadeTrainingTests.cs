@@ -45,7 +45,14 @@ public sealed class FacadeTrainingTests
             Assert.True(File.Exists(Path.Combine(run, "plots", "reward_mean.png")) || Directory.GetFiles(Path.Combine(run, "plots"), "reward*.png").Length > 0);
             Assert.True(File.Exists(Path.Combine(run, "samples", "step-000000.png")));
             Assert.True(File.Exists(Path.Combine(run, "samples", "step-000002.png")));
-            Assert.True(File.Exists(Path.Combine(run, "config.json")));
+            // The run's configuration is structured JSON a user can read back: enums by name, SDE settings as fields.
+            using (var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json"))))
+            {
+                var sde = config.RootElement.GetProperty("model").GetProperty("Sde");
+                Assert.Equal(System.Text.Json.JsonValueKind.Number, sde.GetProperty("NoiseLevel").ValueKind);
+                Assert.Equal("Sde", sde.GetProperty("SdeType").GetString());
+                Assert.Equal("Full", config.RootElement.GetProperty("training").GetProperty("Window").GetString());
+            }
             extended.Model.Dispose();
         }
         finally
