@@ -3,6 +3,7 @@ using Microsoft.Extensions.Configuration;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
 using Omni.Algebra.Sde;
+using Omni.Algebra.Training;
 using Omni.Algebra.Config;
 using Omni.Cli.Cli;
 using Omni.Facade.Pipelines;
@@ -22,12 +23,21 @@ namespace Omni.Cli.Commands;
 /// </summary>
 public static class ShapesJob
 {
-    /// <summary>Default training options for the shapes model: finish in about 10 minutes on 2 CPU cores.</summary>
+    /// <summary>Default training options for the shapes model: finish in under 10 minutes on 2 CPU cores.</summary>
+    /// <remarks>
+    /// The bundled model mostly fails by ignoring its prompt (it was pretrained on noisy captions), a choice made in the
+    /// first denoising steps. So the SDE explores only there: a MixGRPO window pinned to steps 0–3 of 10 (its range equals
+    /// its size), every window step trained, the rest sampled by the ODE as at evaluation. That credits the reward to the
+    /// steps that decide it; with the SDE on all steps the held-out reward rose about half as fast. The KL term to the
+    /// frozen pretrained model stays: without it RL learned to paint floods of the requested colours, and even with the
+    /// reward refusing floods the held-out gain was +0.112 against +0.151 with it. Old log-probs come
+    /// from the rollout, which on CPU is bit-identical to recomputing them (<c>rollout/old_log_prob_mismatch</c> = 0).
+    /// </remarks>
     public static TrainingOptions Defaults { get; } = new()
     {
-        // Many prompts per update (32 × 4) was the one setting whose training reward rose steadily across the 3,172 prompts.
-        Steps = 60, PromptsPerStep = 32, GroupSize = 4, MicroBatchSize = 32, LearningRate = 1e-4, ClipRatio = 1e-3,
-        TimestepFraction = 0.5, CheckpointEvery = 10, SampleGridEvery = 10, Seed = 42, UseKl = true, KlCoefficient = 0.04,
+        Steps = 140, PromptsPerStep = 32, GroupSize = 4, MicroBatchSize = 128, LearningRate = 1e-4, ClipRatio = 1e-3,
+        Window = WindowStrategy.Random, WindowSize = 4, WindowRangeStart = 0, WindowRangeEnd = 4, TimestepFraction = 1.0,
+        RecomputeOldLogProbs = false, UseKl = true, KlCoefficient = 0.04, CheckpointEvery = 10, SampleGridEvery = 10, Seed = 42,
     };
 
     /// <summary>LoRA rank for the shapes model (0 = full fine-tuning); configuration key <c>omni:lora_rank</c>.</summary>
@@ -60,8 +70,9 @@ public static class ShapesJob
         Console.WriteLine($"held-out reward before: {Describe(before)}");
         SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
 
-        using var reference = ShapesPipelineFolder.Load(folder).OrThrow();
-        reference.Eval();
+        // A frozen copy for the KL term of full fine-tuning, loaded only when KL is on (LoRA's reference is the base with adapters off).
+        using var reference = options.UseKl ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
+        reference?.Eval();
         var sampling = ShapesSampling.Default;
         // The reference's keys (actor_rollout_ref:model:algo:noise_level / sde_type / pipeline:*) override the shapes defaults.
         var section = configuration.GetSection("actor_rollout_ref:model");
@@ -78,7 +89,6 @@ public static class ShapesJob
         var loraRank = configuration.GetValue("omni:lora_rank", DefaultLoraRank);
         var builder = OmniTraining.From(pipeline)
             .WithModule(shapes.Transformer)
-            .WithReference(reference.Transformer)
             .WithDecoder(ShapesImages.Decode)
             .WithPrompts(prompts)
             .WithOptions(options)
@@ -88,6 +98,7 @@ public static class ShapesJob
             var (reward, weight) = RewardSpecs.Parse(spec);
             builder = builder.WithReward(reward, weight);
         }
+        if (reference is not null) builder = builder.WithReference(reference.Transformer);
         builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
         if (fresh) builder = builder.StartFresh();
         using var run = builder.Build();
