@@ -23,7 +23,7 @@ namespace Omni.Cli.Commands;
 /// </summary>
 public static class ShapesJob
 {
-    /// <summary>Default training options for the shapes model: finish in under 10 minutes on 2 CPU cores.</summary>
+    /// <summary>Default training options for the shapes model: 8.5–9.5 minutes on 2 CPU cores as measured (docs/performance.md).</summary>
     /// <remarks>
     /// The bundled model mostly fails by ignoring its prompt (it was pretrained on noisy captions), a choice made in the
     /// first denoising steps. So the SDE explores only there: a MixGRPO window pinned to steps 0–3 of 10 (its range equals
