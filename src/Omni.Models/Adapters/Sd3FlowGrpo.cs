@@ -54,7 +54,7 @@ public static class Sd3FlowGrpo
     public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, context =>
     {
         var (config, batch) = (context.Config, context.Request.BatchSize);
-        var channels = context.Module is Sd3.Sd3Transformer2DModel sd3 ? sd3.Config.InChannels : 16;
+        var channels = context.Module.Unwrap() is Sd3.Sd3Transformer2DModel sd3 ? sd3.Config.InChannels : 16;
         return [batch, channels, config.Pipeline.Height / config.VaeScaleFactor, config.Pipeline.Width / config.VaeScaleFactor];
     });
 

@@ -30,7 +30,7 @@ public static class ShapesAdapter
     /// <summary>The standard rollout in pixel space: initial noise (B, 3, H, W), images decoded to [0, 1].</summary>
     public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, context =>
     {
-        var channels = context.Module is Sd3Transformer2DModel sd3 ? sd3.Config.InChannels : 3;
+        var channels = context.Module.Unwrap() is Sd3Transformer2DModel sd3 ? sd3.Config.InChannels : 3;
         return [context.Request.BatchSize, channels, context.Config.Pipeline.Height, context.Config.Pipeline.Width];
     }, decode: ShapesImages.Decode);
 

@@ -36,6 +36,34 @@ internal static class RankWorker
         }
     }
 
+    // Each rank trains on its half of a 4-sample batch: the gathered parameters must equal the originals and the shard
+    // gradients the slices of the whole batch's gradient (the test computes that in one process).
+    private static void FsdpUnit(ICollectives c, string folder, bool lora)
+    {
+        using var scope = NewDisposeScope();
+        using var model = ShardingFixture.Model(lora);
+        using var fsdp = Omni.Effects.Distributed.Sharding.FullyShardedModule.Shard(model, c);
+        fsdp.Gather();
+        var gathered = fsdp.Parameters.ToDictionary(p => p.Name, p => (Tensor)FieldValue(model, p.Name).detach().clone());
+        ShardingFixture.Loss(model, ShardingFixture.Inputs(2 * c.Rank, 2)).backward();
+        fsdp.Release();
+        var grads = model.named_parameters().Where(p => p.parameter.grad is not null).ToDictionary(p => p.name, p => (Tensor)p.parameter.grad!);
+        var shards = model.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter.detach());
+        SafetensorsWriter.Write(Path.Combine(folder, $"gathered-{c.Rank}.safetensors"), gathered);
+        SafetensorsWriter.Write(Path.Combine(folder, $"grads-{c.Rank}.safetensors"), grads);
+        SafetensorsWriter.Write(Path.Combine(folder, $"shards-{c.Rank}.safetensors"), shards);
+    }
+
+    private static Tensor FieldValue(TorchSharp.torch.nn.Module model, string name)
+    {
+        var split = name.LastIndexOf('.');
+        var owner = model.named_modules().First(m => m.name == name[..split]).module;
+        for (var type = owner.GetType(); type is not null; type = type.BaseType)
+            foreach (var f in type.GetFields(System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.DeclaredOnly))
+                if (TorchSharp.FieldInfoExtensionMethods.ComponentName(f) == name[(split + 1)..] && f.GetValue(owner) is Tensor t) return t;
+        throw new InvalidOperationException(name);
+    }
+
     private static void RunScenario(string scenario, ICollectives c, string folder)
     {
         switch (scenario)
@@ -61,6 +89,10 @@ internal static class RankWorker
                     c.AllReduce(t);
                     Thread.Sleep(100);
                 }
+                break;
+            case "fsdp-unit":
+            case "fsdp-unit-lora":
+                FsdpUnit(c, folder, lora: scenario.EndsWith("lora"));
                 break;
             default:
                 throw new ArgumentException($"unknown scenario '{scenario}'");
