@@ -31,11 +31,13 @@ public static class CliFailure
         }
     }
 
-    private static bool IsBadInput(Exception e) => e is OmniException or ArgumentException or FileNotFoundException
+    /// <summary>Whether <paramref name="e"/> reports input the user can fix (exit code 2).</summary>
+    public static bool IsBadInput(Exception e) => e is OmniException or ArgumentException or FileNotFoundException
         or DirectoryNotFoundException or InvalidDataException or Omni.Effects.Safetensors.SafetensorsException
         || (e is InvalidOperationException && e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase));
 
-    private static string Message(Exception e) => e switch
+    /// <summary>The message of <paramref name="e"/> (every error of an <see cref="OmniException"/>).</summary>
+    public static string Message(Exception e) => e switch
     {
         OmniException o => string.Join(Environment.NewLine + "       ", o.Errors.Select(x => x.Message)),
         InvalidOperationException { InnerException: { } inner } i => $"{i.Message} {inner.Message}",

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Omni.Cli.Cli;
+using Omni.Cli.Distributed;
 using Omni.Effects.Prompts;
 using Omni.Facade.Configuration;
 using Omni.Facade.Pipelines;
@@ -11,15 +12,19 @@ namespace Omni.Cli.Commands;
 /// <summary><c>omni train</c> on a diffusers folder (SD3.5, Qwen-Image, …) with precomputed prompt embeddings.</summary>
 public static class GenericTraining
 {
-    /// <summary>Builds and runs the training; returns the exit code.</summary>
-    public static async Task<int> Run(IConfiguration configuration, string runDirectory, IReadOnlyList<string> rewards, bool fresh, CancellationToken stop)
+    /// <summary>The training options: the <c>training</c> section over <see cref="TrainingOptions"/>' defaults.</summary>
+    public static TrainingOptions Options(IConfiguration configuration) => CliConfiguration.Training(configuration, new TrainingOptions());
+
+    /// <summary>Builds and runs the training as one rank of <paramref name="session"/>; returns the exit code.</summary>
+    public static async Task<int> Run(IConfiguration configuration, string runDirectory, IReadOnlyList<string> rewards, bool fresh,
+                                      RankSession session, CancellationToken stop)
     {
         var promptsPath = configuration["omni:prompts"]
             ?? throw new ArgumentException("Training a diffusers folder needs precomputed prompt embeddings: --prompts prompts.safetensors (see README, 'Training a real model').");
         if (!File.Exists(promptsPath)) throw new FileNotFoundException($"The prompt embeddings file '{promptsPath}' does not exist.");
         if (rewards.Count == 0) throw new ArgumentException("Name at least one reward: --reward jpeg_compressibility, or --reward https://scorer/score.");
         var model = ModelConfigBinding.Bind(configuration).Match(c => c, e => throw new Omni.Algebra.Errors.OmniException([.. e]));
-        var options = CliConfiguration.Training(configuration, new TrainingOptions());
+        var options = Options(configuration);
         var builder = OmniTraining.From(OmniPipelineBuilder.For(model))
             .WithPrompts(PromptEmbeddings.Load(promptsPath))
             .WithOptions(options)
@@ -31,6 +36,7 @@ public static class GenericTraining
             builder = builder.WithReward(reward, weight);
         }
         if (fresh) builder = builder.StartFresh();
+        if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: false));
         using var run = builder.Build();
         var summary = await run.RunAsync(stop);
         run.Export(Path.Combine(runDirectory, "final"));

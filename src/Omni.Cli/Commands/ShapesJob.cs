@@ -6,6 +6,7 @@ using Omni.Algebra.Sde;
 using Omni.Algebra.Training;
 using Omni.Algebra.Config;
 using Omni.Cli.Cli;
+using Omni.Cli.Distributed;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
 using Omni.Models;
@@ -57,18 +58,31 @@ public static class ShapesJob
         return (prompts, seeds);
     }
 
-    /// <summary>Runs <c>omni train</c> on a shapes pipeline folder.</summary>
-    public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh, CancellationToken stop)
+    /// <summary>The training options of the shapes job: <see cref="Defaults"/> under the configuration's <c>training</c> section.</summary>
+    public static TrainingOptions Options(IConfiguration configuration) => CliConfiguration.Training(configuration, Defaults);
+
+    /// <summary>
+    /// Runs <c>omni train</c> on a shapes pipeline folder, as one rank of <paramref name="session"/>: every rank trains its
+    /// share of each step; rank 0 alone evaluates, draws the grids, prints and writes the final model.
+    /// </summary>
+    public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh,
+                                        RankSession session, CancellationToken stop)
     {
-        var options = CliConfiguration.Training(configuration, Defaults);
+        var options = Options(configuration);
         using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
         shapes.Eval();
         Directory.CreateDirectory(runDirectory);
-        Console.WriteLine($"omni train: FlowGRPO on {folder} ({ShapesWorld.Training.Length} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}");
+        session.Say($"omni train: FlowGRPO on {folder} ({ShapesWorld.Training.Length} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}" +
+                    (session.Collectives is null ? "" : $" on {session.Describe()}"));
 
-        var before = ShapesEvaluation.HeldOutReward(shapes);
-        Console.WriteLine($"held-out reward before: {Describe(before)}");
-        SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
+        ShapesEvaluationResult? before = null;
+        if (session.IsLeader)
+        {
+            before = ShapesEvaluation.HeldOutReward(shapes);
+            Console.WriteLine($"held-out reward before: {Describe(before)}");
+            SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
+        }
+        session.Barrier();
 
         // A frozen copy for the KL term of full fine-tuning, loaded only when KL is on (LoRA's reference is the base with adapters off).
         using var reference = options.UseKl ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
@@ -101,16 +115,44 @@ public static class ShapesJob
         if (reference is not null) builder = builder.WithReference(reference.Transformer);
         builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
         if (fresh) builder = builder.StartFresh();
+        if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: false));
         using var run = builder.Build();
-        var trainable = run.Policy.Trainable;
-        Console.WriteLine($"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({(loraRank > 0 ? $"LoRA rank {loraRank}" : "full fine-tuning")})");
+        session.Say(TrainableLine(run, loraRank));
         var summary = await run.RunAsync(stop);
         if (summary.Cancelled)
         {
-            Console.WriteLine($"Stopped after step {summary.StepsCompleted}. Run the same command to resume.");
+            session.Say($"Stopped after step {summary.StepsCompleted}. Run the same command to resume.");
             return ExitCodes.Interrupted;
         }
 
+        // FSDP: every rank joins in gathering the full weights back; then rank 0 evaluates and writes while the others wait.
+        run.Policy.Parallel.Shards?.Unshard();
+        if (!session.IsLeader)
+        {
+            session.Barrier();
+            return ExitCodes.Ok;
+        }
+        try { return Finish(shapes, runDirectory, before!, summary.StepsCompleted); }
+        finally { session.Barrier(); }
+    }
+
+    /// <summary>The trained-parameter line: full sizes, and each rank's share under FSDP.</summary>
+    private static string TrainableLine(OmniTrainingRun run, int loraRank)
+    {
+        var parallel = run.Policy.Parallel;
+        var kind = loraRank > 0 ? $"LoRA rank {loraRank}" : "full fine-tuning";
+        if (parallel.Shards is not { } shards)
+        {
+            var trainable = run.Policy.Trainable;
+            return $"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({kind})";
+        }
+        var trained = shards.Parameters.Where(p => p.RequiresGrad).ToList();
+        var full = trained.Sum(p => p.FullShape.Aggregate(1L, (a, b) => a * b));
+        return $"training {full:N0} parameters in {trained.Count} tensors ({kind}); FSDP over {parallel.WorldSize} ranks: {trained.Sum(p => p.ShardElements):N0} per rank";
+    }
+
+    private static int Finish(ShapesPipeline shapes, string runDirectory, ShapesEvaluationResult before, int steps)
+    {
         shapes.Eval();
         var after = ShapesEvaluation.HeldOutReward(shapes);
         SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
@@ -124,7 +166,7 @@ public static class ShapesJob
         Console.WriteLine($"trained model: {final}  (omni sample --model {final} --prompt \"two red circles above a blue square\")");
         File.WriteAllText(Path.Combine(runDirectory, "summary.json"), JsonSerializer.Serialize(new
         {
-            before, after, absolute_gain = gain, relative_gain = before.Total > 0 ? gain / before.Total : (double?)null, steps = summary.StepsCompleted,
+            before, after, absolute_gain = gain, relative_gain = before.Total > 0 ? gain / before.Total : (double?)null, steps,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return ExitCodes.Ok;
     }

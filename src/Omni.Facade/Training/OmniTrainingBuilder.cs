@@ -4,10 +4,13 @@ using System.Text.Json.Serialization;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
+using Omni.Effects.Distributed;
+using Omni.Effects.Distributed.Sharding;
 using Omni.Effects.Prompts;
 using Omni.Effects.Random;
 using Omni.Facade.Pipelines;
 using Omni.Models.Lora;
+using Omni.Training.Distributed;
 using Omni.Training.Options;
 using Omni.Training.Run;
 using TorchSharp;
@@ -72,6 +75,15 @@ public sealed record OmniTrainingBuilder
     /// <summary>Continue from the run folder's latest checkpoint if it has one.</summary>
     public bool Resume { get; init; } = true;
 
+    /// <summary>The job's collectives for a multi-rank run (null: one process).</summary>
+    public ICollectives? Collectives { get; init; }
+
+    /// <summary>How a multi-rank run splits the model (DDP by default).</summary>
+    public ShardingMode Sharding { get; init; } = ShardingMode.Ddp;
+
+    /// <summary>FSDP's gather and reduce dtypes (the parameters' own dtype, float32 reduction by default).</summary>
+    public ShardingPrecision ShardingPrecision { get; init; } = ShardingPrecision.Full;
+
     /// <summary>Sets the training prompts.</summary>
     public OmniTrainingBuilder WithPrompts(PromptEmbeddings prompts) => this with { Prompts = prompts };
 
@@ -115,6 +127,15 @@ public sealed record OmniTrainingBuilder
     /// <summary>Turns the standard observers off (for embedding in other hosts).</summary>
     public OmniTrainingBuilder WithoutDefaultObservers() => this with { DefaultObservers = false };
 
+    /// <summary>
+    /// Trains with every rank of the job <paramref name="collectives"/> spans (each process builds the same run): DDP keeps
+    /// identical weights everywhere (rank 0's are broadcast first) and averages gradients; FSDP shards parameters, gradients
+    /// and optimizer state. Each rank rolls out its share of every step's prompt groups; only rank 0 writes metrics,
+    /// pictures and <c>config.json</c>.
+    /// </summary>
+    public OmniTrainingBuilder WithDataParallel(ICollectives collectives, ShardingMode sharding = ShardingMode.Ddp, ShardingPrecision? precision = null) =>
+        this with { Collectives = collectives, Sharding = sharding, ShardingPrecision = precision ?? ShardingPrecision.Full };
+
     /// <summary>Starts fresh even if the run folder has a checkpoint (it is then overwritten as the run goes).</summary>
     public OmniTrainingBuilder StartFresh() => this with { Resume = false };
 
@@ -128,6 +149,8 @@ public sealed record OmniTrainingBuilder
         if (Lora is null && Options.UseKl && Reference is null && Module is not null)
             problems.Add(OmniError.Invalid("KL with full fine-tuning of a module given by WithModule needs WithReference(frozen copy)."));
         problems.AddRange(TrainingOptionsRules.Validate(Options).Match(_ => [], e => e.ToList()));
+        if (Collectives is { WorldSize: > 1 } && Sharding == ShardingMode.None)
+            problems.Add(OmniError.Invalid($"Sharding 'none' cannot serve {Collectives.WorldSize} ranks (each would train its own model): use ddp or fsdp."));
         // LanguageExt's Match refuses null results, so the failure branch records its errors into a list instead.
         var built = Pipeline.TryBuild();
         built.IfFail(e => problems.AddRange(e));
@@ -143,13 +166,15 @@ public sealed record OmniTrainingBuilder
         var decode = Decoder ?? FolderDecoder.For(pipeline.Config.Path);
         var combined = Omni.Rewards.MultiReward.Combine([.. Rewards]);
         Func<RewardBatch, CancellationToken, Task<RewardEvaluation>> reward = combined.Evaluate;
+        var reference = Lora is null && Options.UseKl ? Reference ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null;
+        var parallel = Distribute(module, ref reference);
         var policy = new Policy
         {
             Module = module, Config = pipeline.Config, Registries = pipeline.Registries, Schedule = pipeline.Schedule, TrainsLora = Lora is not null,
-            Reference = Lora is null && Options.UseKl ? Reference ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null,
+            Reference = reference, Parallel = parallel,
         };
         Directory.CreateDirectory(RunDirectory);
-        File.WriteAllText(Path.Combine(RunDirectory, "config.json"), JsonSerializer.Serialize(new
+        if (parallel.IsLeader) File.WriteAllText(Path.Combine(RunDirectory, "config.json"), JsonSerializer.Serialize(new
         {
             model = new
             {
@@ -162,13 +187,32 @@ public sealed record OmniTrainingBuilder
             },
             lora = Lora, training = Options, rewards = Rewards.Select(r => new { r.Reward.Name, r.Weight }),
         }, new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } }));
-        var observers = DefaultObservers ? StandardObservers.For(RunDirectory, Options).AddRange(Observers) : Observers;
+        // Rank 0 alone reports: the other ranks' observers would write the same files.
+        var observers = !parallel.IsLeader ? [] : DefaultObservers ? StandardObservers.For(RunDirectory, Options).AddRange(Observers) : Observers;
         var setup = new TrainingSetup
         {
             Policy = policy, Prompts = Prompts!, Reward = reward, Decode = decode, Options = Options,
             RunDirectory = RunDirectory, Observers = observers, Resume = Resume,
         };
         return new OmniTrainingRun(FlowGrpoTrainer.Create(setup), policy, pipeline, Lora);
+    }
+
+    // DDP: every rank starts from rank 0's weights. FSDP: each rank keeps its rows of every parameter (and of the KL
+    // reference's), after the same broadcast; the optimizer is then built over the shards.
+    private DataParallel Distribute(nn.Module module, ref Omni.Algebra.Adapters.IDenoiser? reference)
+    {
+        if (Collectives is not { } c || (c.WorldSize == 1 && Sharding != ShardingMode.Fsdp)) return DataParallel.SingleProcess;
+        GradientBuckets.Broadcast(c, module.parameters());
+        if (Sharding != ShardingMode.Fsdp) return new DataParallel(c, Sharding);
+        var shards = FullyShardedModule.Shard(module, c, ShardingPrecision);
+        FullyShardedModule? referenceShards = null;
+        if (reference is nn.Module frozen)
+        {
+            GradientBuckets.Broadcast(c, frozen.parameters());
+            referenceShards = FullyShardedModule.Shard(frozen, c, ShardingPrecision);
+            reference = referenceShards.Wrap(reference);
+        }
+        return new DataParallel(c, ShardingMode.Fsdp, shards, referenceShards);
     }
 }
 

@@ -30,11 +30,31 @@ public sealed class OmniTrainingRun : IDisposable
     /// the transformer weights (<c>diffusion_pytorch_model.safetensors</c>, diffusers key names). With EMA on, the averaged
     /// trained tensors are written too (<c>ema.safetensors</c>, same names).
     /// </summary>
+    /// <remarks>
+    /// In a multi-rank run every rank must call it: FSDP first gathers the full parameters back (a collective), then rank 0
+    /// writes while the others wait.
+    /// </remarks>
     public string Export(string folder)
     {
+        var parallel = Policy.Parallel;
+        // Under FSDP the EMA holds shards too: join them (a collective) before the parameters are gathered back for good.
+        var ema = Trainer.Ema?.Shadow.ToDictionary(p => p.Key, p => parallel.Shards is { } s ? s.GatherFull(p.Key, p.Value) : p.Value);
+        parallel.Shards?.Unshard();
+        try
+        {
+            return parallel.IsLeader ? Write(folder, ema) : Path.Combine(folder, _lora is not null ? "adapter_model.safetensors" : "diffusion_pytorch_model.safetensors");
+        }
+        finally
+        {
+            parallel.Barrier();
+        }
+    }
+
+    private string Write(string folder, IReadOnlyDictionary<string, TorchSharp.torch.Tensor>? ema)
+    {
         Directory.CreateDirectory(folder);
-        if (Trainer.Ema is { } ema)
-            Omni.Effects.Safetensors.SafetensorsWriter.Write(Path.Combine(folder, "ema.safetensors"), ema.Shadow.ToDictionary(p => p.Key, p => p.Value));
+        if (ema is not null)
+            Omni.Effects.Safetensors.SafetensorsWriter.Write(Path.Combine(folder, "ema.safetensors"), ema);
         if (_lora is not null)
         {
             var path = Path.Combine(folder, "adapter_model.safetensors");

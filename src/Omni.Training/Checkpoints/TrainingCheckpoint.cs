@@ -40,6 +40,17 @@ public static class TrainingCheckpoint
         }
         optimizer.save_state_dict(Path.Combine(temporary, OptimizerFile));
         File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
+        Publish(root, name, temporary, keep);
+        return final;
+    }
+
+    /// <summary>
+    /// Moves a fully written <paramref name="temporary"/> folder into place as checkpoint <paramref name="name"/>, points
+    /// <c>latest</c> at it (atomically) and deletes all but the newest <paramref name="keep"/> checkpoints.
+    /// </summary>
+    internal static void Publish(string root, string name, string temporary, int keep)
+    {
+        var final = Path.Combine(root, name);
         if (Directory.Exists(final)) Directory.Delete(final, true);
         Directory.Move(temporary, final);
         var pointer = Path.Combine(root, "latest");
@@ -47,7 +58,6 @@ public static class TrainingCheckpoint
         File.Move(pointer + ".tmp", pointer, overwrite: true);
         foreach (var old in Directory.GetDirectories(root, "step-*").Order(StringComparer.Ordinal).SkipLast(keep))
             Directory.Delete(old, true);
-        return final;
     }
 
     /// <summary>The latest complete checkpoint of a run, if any.</summary>

@@ -48,6 +48,10 @@ public static class GroupRollout
     public static ImmutableArray<string> SampleTexts(PromptEmbeddings prompts, IReadOnlyList<int> promptIndices, int groupSize) =>
         [.. promptIndices.SelectMany(p => Enumerable.Repeat(prompts.Prompts.IsDefaultOrEmpty ? "" : prompts.Prompts[p], groupSize))];
 
+    /// <summary>The group id (<c>step:group</c>) of each of <paramref name="count"/> samples from global sample <paramref name="firstSample"/>.</summary>
+    public static ImmutableArray<string> GroupIds(int step, int firstSample, int count, int groupSize) =>
+        [.. Enumerable.Range(firstSample, count).Select(s => $"{step}:{s / groupSize}")];
+
     /// <summary>Runs the rollouts of training step <paramref name="step"/>.</summary>
     /// <param name="policy">The model and its adapters.</param>
     /// <param name="rollout">The rollout adapter.</param>
@@ -61,13 +65,17 @@ public static class GroupRollout
     /// <param name="step">The training step (part of every seed).</param>
     /// <param name="decode">Final latents → images in [0, 1].</param>
     /// <param name="onChunkDecoded">Called with (first sample, images) as soon as a chunk is decoded (to start its rewards early).</param>
+    /// <param name="firstSample">
+    /// Global index of the first sample (a data-parallel rank's share starts past the other ranks'): seeds and group ids
+    /// derive from global indices, so the ranks together draw exactly the samples of a one-process step.
+    /// </param>
     public static Either<OmniError, RolloutBatch> Run(
         Policy policy, RolloutAdapter rollout, PromptEmbeddings prompts, IReadOnlyList<int> promptIndices, int groupSize, int microBatch,
         bool sameNoisePerGroup, SdeWindow window, SeedStreams seeds, int step, Func<Tensor, Tensor> decode,
-        Action<int, Tensor>? onChunkDecoded = null)
+        Action<int, Tensor>? onChunkDecoded = null, int firstSample = 0)
     {
         var rows = promptIndices.SelectMany(p => Enumerable.Repeat((long)p, groupSize)).ToArray();
-        var groupIds = Enumerable.Range(0, rows.Length).Select(s => $"{step}:{s / groupSize}").ToImmutableArray();
+        var groupIds = GroupIds(step, firstSample, rows.Length, groupSize);
         var texts = SampleTexts(prompts, promptIndices, groupSize);
         var chunks = new List<Trajectory>();
         var images = new List<Tensor>();
@@ -78,7 +86,7 @@ public static class GroupRollout
             for (var first = 0; first < rows.Length; first += microBatch)
             {
                 var count = Math.Min(microBatch, rows.Length - first);
-                var sampleIds = Enumerable.Range(first, count).ToArray();
+                var sampleIds = Enumerable.Range(firstSample + first, count).ToArray();
                 var initialSeeds = sampleIds.Select(s => seeds.For(SeedStreams.Purpose.InitialNoise, step, sameNoisePerGroup ? s / groupSize : s));
                 var stepSeeds = sampleIds.Select(s => seeds.For(SeedStreams.Purpose.StepNoise, step, s));
                 var chunk = prompts.Select(rows[first..(first + count)]);

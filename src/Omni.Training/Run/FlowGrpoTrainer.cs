@@ -33,12 +33,14 @@ public sealed class FlowGrpoTrainer : IDisposable
     private readonly Ema? _ema;
     private readonly LearningRateSchedule _learningRate;
     private readonly SeedStreams _seeds;
+    private readonly RankShare _share;
     private int _updates;
     private int _rewardFailures;
 
-    private FlowGrpoTrainer(TrainingSetup setup, RolloutAdapter rollout, DiffusionLoss loss, DiffusionLoss? kl, AdvantageEstimator estimator)
+    private FlowGrpoTrainer(TrainingSetup setup, RolloutAdapter rollout, DiffusionLoss loss, DiffusionLoss? kl, AdvantageEstimator estimator, RankShare share)
     {
         _setup = setup;
+        _share = share;
         (_rollout, _loss, _kl, _estimator) = (rollout, loss, kl, estimator);
         var o = setup.Options;
         var trainable = setup.Policy.Trainable;
@@ -78,7 +80,8 @@ public sealed class FlowGrpoTrainer : IDisposable
                 throw new OmniException([OmniError.Invalid("UseKl with full fine-tuning needs Policy.Reference (a frozen copy of the initial model).")]);
         }
         if (setup.Prompts.Count < 1) throw new OmniException([OmniError.Invalid("The prompt set is empty.")]);
-        var trainer = new FlowGrpoTrainer(setup with { Options = o }, rollout, loss, kl, estimator);
+        var share = setup.Policy.Parallel.Share(o).OrThrow();
+        var trainer = new FlowGrpoTrainer(setup with { Options = o }, rollout, loss, kl, estimator, share);
         if (setup.Resume && TrainingCheckpoint.Latest(setup.RunDirectory) is { } latest) trainer.Restore(latest);
         return trainer;
     }
@@ -112,7 +115,7 @@ public sealed class FlowGrpoTrainer : IDisposable
             throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': {mismatch}. Use a new run folder, or the same options (only Steps may change, and only with a constant learning rate).")]);
         if (state.Model != ModelDescription())
             throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': it was written for another model or sampling setup ({state.Model}).")]);
-        TrainingCheckpoint.Restore(checkpoint, _setup.Policy.Trainable, _optimizer, _ema);
+        CheckpointSharding.Restore(checkpoint, _setup.Policy.Parallel, _setup.Policy.Trainable, _optimizer, _ema);
         (NextStep, ResumedFrom, _updates) = (state.Step, state.Step, state.OptimizerUpdates);
     }
 
@@ -133,12 +136,15 @@ public sealed class FlowGrpoTrainer : IDisposable
         foreach (var observer in _setup.Observers) observer.RunStarting(NextStep, o.Steps);
         string? last = TrainingCheckpoint.Latest(_setup.RunDirectory);
         var cancelled = false;
+        var parallel = _setup.Policy.Parallel;
+        // Every rank must stop after the same step (or the others would wait in a collective): a stop request on any rank
+        // stops them all.
         while (NextStep < o.Steps)
         {
-            if (cancellation.IsCancellationRequested) { cancelled = true; break; }
+            if (parallel.AnyRank(cancellation.IsCancellationRequested)) { cancelled = true; break; }
             await StepAsync(cancellation).ConfigureAwait(false);
             var due = o.CheckpointEvery > 0 && NextStep % o.CheckpointEvery == 0;
-            if (due || NextStep == o.Steps || cancellation.IsCancellationRequested) last = Checkpoint();
+            if (parallel.AnyRank(cancellation.IsCancellationRequested) || due || NextStep == o.Steps) last = Checkpoint();
         }
         var summary = new TrainingSummary(NextStep, ResumedFrom, cancelled || NextStep < o.Steps, last);
         foreach (var observer in _setup.Observers) observer.RunFinished(summary);
@@ -149,7 +155,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     public string Checkpoint()
     {
         var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, ComparableOptions(_setup.Options), ModelDescription());
-        var folder = TrainingCheckpoint.Save(_setup.RunDirectory, state, _setup.Policy.Trainable, _optimizer, _ema, _setup.Options.KeepCheckpoints);
+        var folder = CheckpointSharding.Save(_setup.RunDirectory, state, _setup.Policy.Parallel, _setup.Policy.Trainable, _optimizer, _ema, _setup.Options.KeepCheckpoints);
         foreach (var observer in _setup.Observers) observer.CheckpointSaved(NextStep, folder);
         return folder;
     }
@@ -161,7 +167,10 @@ public sealed class FlowGrpoTrainer : IDisposable
         var metrics = ImmutableDictionary.CreateBuilder<string, double>();
         var clock = Stopwatch.StartNew();
         var window = o.WindowSchedule.At(step, policy.Schedule.NumInferenceSteps).OrThrow();
-        var indices = PromptSchedule.IndicesFor(step, o.PromptsPerStep, (int)_setup.Prompts.Count, _seeds);
+        var parallel = policy.Parallel;
+        // A data-parallel rank rolls out its own run of whole prompt groups; every draw still derives from global indices.
+        var indices = PromptSchedule.IndicesFor(step, o.PromptsPerStep, (int)_setup.Prompts.Count, _seeds)
+            .Skip(_share.FirstPrompt).Take(_share.PromptCount).ToList();
         var scoring = new List<(int First, Task<RewardEvaluation> Task)>();
         var texts = GroupRollout.SampleTexts(_setup.Prompts, indices, o.GroupSize);
         var images = new List<RgbImage>();
@@ -173,50 +182,62 @@ public sealed class FlowGrpoTrainer : IDisposable
             // Not the run's token: stopping finishes the current step (rewards included) and checkpoints it.
             scoring.Add((first, o.OverlapRewards ? Task.Run(() => _setup.Reward(batch, CancellationToken.None)) : _setup.Reward(batch, CancellationToken.None)));
         }
-        using var rollout = GroupRollout.Run(policy, _rollout, _setup.Prompts, indices, o.GroupSize, o.MicroBatchSize,
-            o.SameNoisePerGroup || o.Fast, window, _seeds, step, _setup.Decode, StartScoring).OrThrow();
+        using var rollout = GroupRollout.Run(policy, _rollout, _setup.Prompts, indices, o.GroupSize, _share.MicroBatchSize,
+            o.SameNoisePerGroup || o.Fast, window, _seeds, step, _setup.Decode, StartScoring, _share.FirstSample).OrThrow();
         metrics["time/rollout_s"] = clock.Elapsed.TotalSeconds;
         var rewardClock = Stopwatch.StartNew();
-        RewardEvaluation[] evaluations;
+        RewardEvaluation[] evaluations = [];
+        string? rewardFailure = null;
         try
         {
             evaluations = await Task.WhenAll(scoring.Select(s => s.Task)).ConfigureAwait(false);
-            _rewardFailures = 0;
         }
         catch (Omni.Rewards.RewardException e)
         {
-            // A reward that cannot score this batch (a NaN, a scorer that stays down after its retries) costs one step, not
-            // the run; three failing steps in a row mean it will not recover, so the run stops with the reason.
-            if (++_rewardFailures >= 3)
-                throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {e.Message}")]);
-            return Finish(step, metrics, clock, $"update skipped: {e.Message}; weights unchanged", window, images, texts, []);
+            rewardFailure = e.Message;
         }
+        // A reward that cannot score this batch (a NaN, a scorer that stays down after its retries) costs one step on every
+        // rank, not the run; three failing steps in a row mean it will not recover, so the run stops with the reason.
+        rewardFailure = parallel.Agree(rewardFailure);
+        if (rewardFailure is not null)
+        {
+            if (++_rewardFailures >= 3)
+                throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {rewardFailure}")]);
+            return Finish(step, metrics, clock, $"update skipped: {rewardFailure}; weights unchanged", window, images, texts, []);
+        }
+        _rewardFailures = 0;
         metrics["time/reward_wait_s"] = rewardClock.Elapsed.TotalSeconds;
         var rewards = evaluations.SelectMany(e => e.Total).ToArray();
         if (rewards.Length != rollout.Count)
             throw new OmniException([OmniError.Invalid($"The reward returned {rewards.Length} scores for {rollout.Count} samples.")]);
-        foreach (var name in evaluations.SelectMany(e => e.Components.Keys).Distinct())
-            metrics[$"reward/{name}"] = evaluations.SelectMany(e => e.Components.TryGetValue(name, out var v) ? v : []).Average(v => (double)v);
-        var statistics = RewardStatistics.Of(rewards, rollout.GroupIds);
+        var components = evaluations.SelectMany(e => e.Components.Keys).Distinct().ToDictionary(
+            name => $"reward/{name}", name => evaluations.SelectMany(e => e.Components.TryGetValue(name, out var v) ? v : []).Average(v => (double)v));
+        foreach (var (name, value) in parallel.MeanOverRanks(components)) metrics[name] = value;
+        // Group statistics and advantages see the whole step: every rank's rewards, in global sample order.
+        var localRewards = rewards;
+        rewards = parallel.GatherRewards(rewards);
+        var groupIds = GroupRollout.GroupIds(step, 0, rewards.Length, o.GroupSize);
+        var statistics = RewardStatistics.Of(rewards, groupIds);
         metrics["reward/mean"] = statistics.Mean;
         metrics["reward/std"] = statistics.Std;
         metrics["reward/zero_std_group_fraction"] = statistics.ZeroStdGroupFraction;
         metrics["rollout/window_start"] = window.Start;
 
         string? skip = null;
-        var bad = Array.FindIndex(rewards, r => !float.IsFinite(r));
+        var bad = Array.FindIndex(localRewards, r => !float.IsFinite(r));
         if (rollout.Chunks.Any(c => !TensorChecks.AllFinite(c.FinalLatents) || !TensorChecks.AllFinite(c.LogProbs)))
-            skip = "update skipped: the rollout produced non-finite latents or log-probs (a diverged model or a bad input); weights unchanged";
-        else if (bad >= 0) skip = $"update skipped: the reward of sample {bad} (prompt \"{texts[bad]}\") is {rewards[bad]}; weights unchanged";
-        else
+            skip = "the rollout produced non-finite latents or log-probs (a diverged model or a bad input)";
+        else if (bad >= 0) skip = $"the reward of sample {_share.FirstSample + bad} (prompt \"{texts[bad]}\") is {localRewards[bad]}";
+        skip = parallel.Agree(skip) is { } reason ? $"update skipped: {reason}; weights unchanged" : null;
+        if (skip is null)
         {
             var trainClock = Stopwatch.StartNew();
             var outcome = Update(rollout, rewards, metrics);
             skip = outcome.SkipReason;
-            foreach (var (k, v) in outcome.Metrics) metrics[k] = v;
+            foreach (var (k, v) in parallel.MeanOverRanks(outcome.Metrics)) metrics[k] = v;
             metrics["time/train_s"] = trainClock.Elapsed.TotalSeconds;
         }
-        return Finish(step, metrics, clock, skip, window, images, texts, rewards);
+        return Finish(step, metrics, clock, skip, window, images, texts, localRewards);
     }
 
     private StepReport Finish(int step, ImmutableDictionary<string, double>.Builder metrics, Stopwatch clock, string? skip, SdeWindow window,
@@ -243,9 +264,9 @@ public sealed class FlowGrpoTrainer : IDisposable
             {
                 using var rewardTensor = tensor(rewards, ScalarType.Float32).unsqueeze(1).expand(-1, recorded).contiguous();
                 var settings = new AdvantageSettings { Epsilon = o.AdvantageEpsilon, NormalizeByStd = o.NormalizeAdvantageByStd, GlobalStd = o.GlobalStd };
-                var advantages = _estimator.Compute(rewardTensor, rollout.GroupIds, settings);
+                var advantages = _estimator.Compute(rewardTensor, GroupRollout.GroupIds(NextStep, 0, rewards.Length, o.GroupSize), settings);
                 var mismatch = 0.0;
-                var first = 0;
+                var first = _share.FirstSample;
                 // Only the columns some inner epoch trains need old and reference values.
                 var columns = Enumerable.Range(0, o.InnerEpochs)
                     .SelectMany(e => TimestepSelection.Choose((int)recorded, o.TimestepFraction, NextStep, e, _seeds)).ToHashSet();
@@ -275,7 +296,7 @@ public sealed class FlowGrpoTrainer : IDisposable
                                           referenceMeans?.DetachFromDisposeScope()));
                     first += (int)size;
                 }
-                if (o.RecomputeOldLogProbs) metrics["rollout/old_log_prob_mismatch"] = mismatch;
+                if (o.RecomputeOldLogProbs) metrics["rollout/old_log_prob_mismatch"] = Effects.Distributed.HostExchange.ReduceValues(policy.Parallel.Collectives, [mismatch], Effects.Distributed.ReduceOp.Max)[0];
             }
             var outcome = PolicyUpdate.Run(policy, _optimizer, rollout.Chunks, data, _loss, _kl, o, _seeds, NextStep,
                                            u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema);

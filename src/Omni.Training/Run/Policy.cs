@@ -33,9 +33,12 @@ public sealed record Policy
     /// <summary>Reference policy for the KL term when the full model trains (a frozen copy); unused with LoRA.</summary>
     public IDenoiser? Reference { get; init; }
 
-    /// <summary>The module as a denoiser.</summary>
-    public IDenoiser Denoiser => Module as IDenoiser
-        ?? throw new InvalidOperationException($"{Module.GetType().Name} does not implement IDenoiser.");
+    /// <summary>How the run is split across ranks (one process unless a data-parallel or sharded run set it).</summary>
+    public Distributed.DataParallel Parallel { get; init; } = Distributed.DataParallel.SingleProcess;
+
+    /// <summary>The module as a denoiser (under FSDP, one that gathers the sharded parameters before each call).</summary>
+    public IDenoiser Denoiser => Parallel.Denoiser(Module as IDenoiser
+        ?? throw new InvalidOperationException($"{Module.GetType().Name} does not implement IDenoiser."));
 
     /// <summary>The parameters that receive gradients, by name, in a stable order.</summary>
     public IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> Trainable =>

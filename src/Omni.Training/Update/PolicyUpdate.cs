@@ -69,7 +69,9 @@ public static class PolicyUpdate
                         var result = PolicyPasses.Step(policy, policy.Denoiser, chunks[c], j).OrThrow();
                         if (!TensorChecks.AllFinite(result.LogProb) || !TensorChecks.AllFinite(result.PrevSampleMean))
                         {
-                            failure = $"the model produced a non-finite log-prob or mean at trained step {j} (micro-batch {c})";
+                            // Every rank stops at the same micro-step (a sharded backward is a collective).
+                            failure = policy.Parallel.Agree($"the model produced a non-finite log-prob or mean at trained step {j} (micro-batch {c})");
+                            policy.Parallel.AfterBackward();
                             break;
                         }
                         var output = ImmutableDictionary<string, Tensor>.Empty
@@ -93,18 +95,16 @@ public static class PolicyUpdate
                             total = total + klResult.Loss * options.KlCoefficient;
                         }
                         Record("actor/total_loss", total.detach().item<float>());
-                        if (!TensorChecks.AllFinite(total))
-                        {
-                            failure = $"the loss is not finite at trained step {j} (micro-batch {c})";
-                            break;
-                        }
-                        (total / accumulation).backward();
+                        failure = policy.Parallel.Agree(TensorChecks.AllFinite(total) ? null : $"the loss is not finite at trained step {j} (micro-batch {c})");
+                        if (failure is null) (total / accumulation).backward();
+                        policy.Parallel.AfterBackward();
+                        if (failure is not null) break;
                     }
                     if (failure is not null) break;
                 }
                 if (failure is null)
                 {
-                    var norm = GradientNorm(trainable.Select(p => p.Parameter));
+                    var norm = policy.Parallel.ReduceGradients([.. trainable.Select(p => p.Parameter)]);
                     Record("actor/grad_norm", norm);
                     if (!double.IsFinite(norm)) failure = $"the gradient norm is {norm}";
                     else
