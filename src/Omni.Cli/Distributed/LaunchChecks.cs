@@ -19,9 +19,8 @@ public static class LaunchChecks
         try { RankSession.Settings(configuration, worldSize); }
         catch (OmniException e) { problems.AddRange(e.Errors); }
         problems.AddRange(TrainingOptionsRules.Validate(options).Match(_ => [], e => e.ToList()));
-        if (problems.Count == 0)
-            problems.AddRange(RankShare.Of(options.PromptsPerStep, options.GroupSize, options.MicroBatchSize, options.MiniBatchesPerEpoch, 0, worldSize)
-                .Match(_ => [], e => e.ToList()));
+        problems.AddRange(RankShare.Of(options.PromptsPerStep, options.GroupSize, options.MicroBatchSize, options.MiniBatchesPerEpoch, 0, worldSize)
+            .Match(_ => [], e => e.ToList()));
         if (problems.Count > 0) throw new OmniException(problems);
     }
 
