@@ -9,15 +9,18 @@ public sealed class Interrupt : IDisposable
     private readonly CancellationTokenSource _source = new();
     private readonly ConsoleCancelEventHandler _handler;
 
-    /// <summary>Starts listening for Ctrl-C.</summary>
-    public Interrupt()
+    /// <summary>Starts listening for Ctrl-C; <paramref name="announce"/> says so on the console (rank 0 of a multi-rank job only).</summary>
+    public Interrupt(bool announce = true)
     {
         _handler = (_, e) =>
         {
             if (_source.IsCancellationRequested) return;
             e.Cancel = true;
-            Console.Error.WriteLine();
-            Console.Error.WriteLine("omni: stopping after the current step (Ctrl-C again to quit now)…");
+            if (announce)
+            {
+                Console.Error.WriteLine();
+                Console.Error.WriteLine("omni: stopping after the current step (Ctrl-C again to quit now)…");
+            }
             _source.Cancel();
         };
         Console.CancelKeyPress += _handler;

@@ -51,7 +51,7 @@ public static class TrainCommand
             }
             using var session = StartRank(configuration, options);
             if (session is null) return ExitCodes.BadInput;
-            using var interrupt = new Interrupt();
+            using var interrupt = new Interrupt(announce: session.IsLeader);
             try
             {
                 return isShapes

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Text.Json;
+using Omni.Algebra.Adapters;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Objectives;
 using Omni.Algebra.Registries;
@@ -307,6 +308,17 @@ public sealed class FlowGrpoTrainer : IDisposable
         {
             foreach (var d in data) d.Dispose();
         }
+    }
+
+    /// <summary>Bytes of parameters, gradients and optimizer state this rank holds (shards under FSDP).</summary>
+    public Distributed.TrainingMemory Memory()
+    {
+        static long Bytes(TorchSharp.torch.Tensor t) => t.numel() * t.ElementSize;
+        var policy = _setup.Policy;
+        var reference = policy.Reference?.Unwrap() is TorchSharp.torch.nn.Module frozen ? frozen.parameters().Sum(Bytes) : 0;
+        var trainable = policy.Trainable.Sum(p => Bytes(p.Parameter));
+        var moments = OptimizerMoments.Of(_optimizer).Sum(s => Bytes(s.exp_avg) + Bytes(s.exp_avg_sq));
+        return new Distributed.TrainingMemory(policy.Module.parameters().Sum(Bytes) + reference, trainable, moments);
     }
 
     /// <inheritdoc />
