@@ -95,6 +95,19 @@ public sealed class DistributedTrainingTests : IDisposable
     }
 
     [Fact]
+    public void Lora_under_fsdp_shards_the_frozen_base_too_and_ends_with_the_one_process_weights()
+    {
+        var single = Omni(Train("lora-single", 2, "--set", "omni:lora_rank=4"));
+        Assert.True(single.Code == 0, single.Error);
+        var fsdp = Omni(Train("lora-fsdp", 2, "--set", "omni:lora_rank=4", "--nproc", "2", "--sharding", "fsdp"));
+        Assert.True(fsdp.Code == 0, fsdp.Output + fsdp.Error);
+        Assert.Contains("LoRA rank 4); FSDP over 2 ranks", fsdp.Output);
+        var expected = FinalWeights("lora-single");
+        Assert.Contains(expected.Keys, k => k.Contains("lora_B"));
+        AssertSameToRounding(expected, FinalWeights("lora-fsdp"), "LoRA FSDP");
+    }
+
+    [Fact]
     public void A_sharded_checkpoint_resumes_bit_identically_and_reshards_across_world_sizes()
     {
         // 2 ranks straight through, and 2 ranks stopped after step 2 then resumed at the same world size: bit-identical.
