@@ -1,6 +1,5 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
-using System.Text.Json;
 using Omni.Algebra.Adapters;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Objectives;
@@ -8,8 +7,9 @@ using Omni.Algebra.Registries;
 using Omni.Algebra.Rewards;
 using Omni.Algebra.Rollouts;
 using Omni.Algebra.Training;
-using Omni.Models.Lora;
+using Omni.Effects.Distributed;
 using Omni.Training.Checkpoints;
+using Omni.Training.Distributed;
 using Omni.Training.Options;
 using Omni.Training.Rollout;
 using Omni.Training.Update;
@@ -63,71 +63,29 @@ public sealed class FlowGrpoTrainer : IDisposable
     public Ema? Ema => _ema;
 
     /// <summary>
-    /// Validates the setup (options, adapters, loss, KL prerequisites), builds the optimizer and, when the run folder has a
-    /// checkpoint and <see cref="TrainingSetup.Resume"/> is set, restores it.
+    /// Validates the setup (see <see cref="TrainingPreflight"/>: options, adapters, loss, KL prerequisites, resume
+    /// compatibility), builds the optimizer and, when the run folder has a checkpoint and <see cref="TrainingSetup.Resume"/>
+    /// is set, restores it.
     /// </summary>
     /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
     public static FlowGrpoTrainer Create(TrainingSetup setup)
     {
-        var o = TrainingOptionsRules.Validate(WithConfigWindow(setup.Options, setup.Policy)).Match(v => v, errors => throw new OmniException([.. errors]));
-        var (_, rollout) = setup.Policy.Adapters().OrThrow();
-        var (estimator, recipeLoss) = setup.Objectives.Resolve(setup.Policy.Config.Algorithm).OrThrow();
-        var loss = o.LossMode is { } mode ? setup.Objectives.Losses.Get(mode).OrThrow() : recipeLoss;
-        DiffusionLoss? kl = null;
-        if (o.UseKl)
+        var run = TrainingPreflight.For(setup).Check().OrThrow();
+        var share = setup.Policy.Parallel.Share(run.Options).OrThrow();
+        var trainer = new FlowGrpoTrainer(setup with { Options = run.Options }, run.Rollout, run.Loss, run.Kl, run.Estimator, share);
+        if (run.ResumeFrom is { } checkpoint)
         {
-            kl = setup.Objectives.Losses.Get("kl").OrThrow();
-            if (!setup.Policy.TrainsLora && setup.Policy.Reference is null)
-                throw new OmniException([OmniError.Invalid("UseKl with full fine-tuning needs Policy.Reference (a frozen copy of the initial model).")]);
+            try { trainer.Restore(checkpoint); }
+            catch { trainer.Dispose(); throw; }
         }
-        if (setup.Prompts.Count < 1) throw new OmniException([OmniError.Invalid("The prompt set is empty.")]);
-        var share = setup.Policy.Parallel.Share(o).OrThrow();
-        var trainer = new FlowGrpoTrainer(setup with { Options = o }, rollout, loss, kl, estimator, share);
-        if (setup.Resume && TrainingCheckpoint.Latest(setup.RunDirectory) is { } latest) trainer.Restore(latest);
         return trainer;
     }
-
-    /// <summary>A window set in the model config (<c>sde_window_size</c>/<c>sde_window_range</c>) applies when the options leave the window at Full.</summary>
-    private static TrainingOptions WithConfigWindow(TrainingOptions o, Policy policy) =>
-        o.Window == WindowStrategy.Full && !o.Fast && policy.Config.Sde.WindowSize is { } size
-            ? o with
-            {
-                Window = WindowStrategy.Random, WindowSize = size,
-                WindowRangeStart = (policy.Config.Sde.WindowRange ?? Algebra.Config.SdeSettings.DefaultWindowRange).Start,
-                WindowRangeEnd = (policy.Config.Sde.WindowRange ?? Algebra.Config.SdeSettings.DefaultWindowRange).End,
-            }
-            : o;
-
-    // Steps may change on resume (to extend a run) only when the learning rate does not depend on it.
-    private string ComparableOptions(TrainingOptions o) =>
-        JsonSerializer.Serialize(o.LearningRateSchedule == LearningRateShape.Constant ? o with { Steps = 0 } : o);
-
-    private string ModelDescription() => JsonSerializer.Serialize(new
-    {
-        _setup.Policy.Config.Architecture, _setup.Policy.Config.Algorithm, _setup.Policy.Config.Pipeline,
-        Sde = _setup.Policy.Config.Sde.ToString(), _setup.Policy.Schedule.Timesteps, _setup.Policy.TrainsLora,
-    });
 
     private void Restore(string checkpoint)
     {
         var state = TrainingCheckpoint.ReadState(checkpoint);
-        var mismatch = OptionsMismatch(state.Options, ComparableOptions(_setup.Options));
-        if (mismatch is not null)
-            throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': {mismatch}. Use a new run folder, or the same options (only Steps may change, and only with a constant learning rate).")]);
-        if (state.Model != ModelDescription())
-            throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': it was written for another model or sampling setup ({state.Model}).")]);
         CheckpointSharding.Restore(checkpoint, _setup.Policy.Parallel, _setup.Policy.Trainable, _optimizer, _ema);
         (NextStep, ResumedFrom, _updates) = (state.Step, state.Step, state.OptimizerUpdates);
-    }
-
-    private static string? OptionsMismatch(string saved, string current)
-    {
-        using var a = JsonDocument.Parse(saved);
-        using var b = JsonDocument.Parse(current);
-        var differing = a.RootElement.EnumerateObject()
-            .Where(p => !b.RootElement.TryGetProperty(p.Name, out var v) || v.GetRawText() != p.Value.GetRawText())
-            .Select(p => $"{p.Name} was {p.Value.GetRawText()}").ToList();
-        return differing.Count == 0 ? null : "the options differ (" + string.Join(", ", differing) + ")";
     }
 
     /// <summary>Runs the remaining steps; on cancellation finishes the current step, writes a checkpoint and returns.</summary>
@@ -137,17 +95,23 @@ public sealed class FlowGrpoTrainer : IDisposable
         foreach (var observer in _setup.Observers) observer.RunStarting(NextStep, o.Steps);
         string? last = TrainingCheckpoint.Latest(_setup.RunDirectory);
         var cancelled = false;
+        var (updatesBefore, skipped) = (_updates, 0);
+        string? lastSkip = null;
         var parallel = _setup.Policy.Parallel;
         // Every rank must stop after the same step (or the others would wait in a collective): a stop request on any rank
         // stops them all.
         while (NextStep < o.Steps)
         {
             if (parallel.AnyRank(cancellation.IsCancellationRequested)) { cancelled = true; break; }
-            await StepAsync(cancellation).ConfigureAwait(false);
+            var report = await StepAsync(cancellation).ConfigureAwait(false);
+            if (report.SkipReason is { } reason) (skipped, lastSkip) = (skipped + 1, reason);
             var due = o.CheckpointEvery > 0 && NextStep % o.CheckpointEvery == 0;
             if (parallel.AnyRank(cancellation.IsCancellationRequested) || due || NextStep == o.Steps) last = Checkpoint();
         }
-        var summary = new TrainingSummary(NextStep, ResumedFrom, cancelled || NextStep < o.Steps, last);
+        var summary = new TrainingSummary(NextStep, ResumedFrom, cancelled || NextStep < o.Steps, last)
+        {
+            OptimizerUpdates = _updates - updatesBefore, SkippedSteps = skipped, LastSkipReason = lastSkip,
+        };
         foreach (var observer in _setup.Observers) observer.RunFinished(summary);
         return summary;
     }
@@ -155,8 +119,10 @@ public sealed class FlowGrpoTrainer : IDisposable
     /// <summary>Writes a checkpoint of the steps completed so far and returns its folder.</summary>
     public string Checkpoint()
     {
-        var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, ComparableOptions(_setup.Options), ModelDescription());
-        var folder = CheckpointSharding.Save(_setup.RunDirectory, state, _setup.Policy.Parallel, _setup.Policy.Trainable, _optimizer, _ema, _setup.Options.KeepCheckpoints);
+        var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, TrainingPreflight.ComparableOptions(_setup.Options),
+                                        TrainingPreflight.For(_setup).ModelDescription());
+        var folder = CheckpointSharding.Save(_setup.RunDirectory, state, _setup.Policy.Parallel, _setup.Policy.Trainable, _optimizer, _ema,
+                                             _setup.Options.KeepCheckpoints);
         foreach (var observer in _setup.Observers) observer.CheckpointSaved(NextStep, folder);
         return folder;
     }
@@ -193,18 +159,18 @@ public sealed class FlowGrpoTrainer : IDisposable
         {
             evaluations = await Task.WhenAll(scoring.Select(s => s.Task)).ConfigureAwait(false);
         }
-        catch (Omni.Rewards.RewardException e)
+        catch (Exception e)
         {
-            rewardFailure = e.Message;
+            rewardFailure = $"the reward failed ({e.GetType().Name}: {e.Message})";
         }
-        // A reward that cannot score this batch (a NaN, a scorer that stays down after its retries) costs one step on every
-        // rank, not the run; three failing steps in a row mean it will not recover, so the run stops with the reason.
-        rewardFailure = parallel.Agree(rewardFailure);
-        if (rewardFailure is not null)
+        // Whatever a reward throws (a NaN, a scorer that stays down after its retries, a bug in a custom reward), it costs
+        // one step on every rank, not the run; three failing steps in a row mean it will not recover, so the run stops with
+        // the reason.
+        if (parallel.Agree(rewardFailure) is { } failure)
         {
             if (++_rewardFailures >= 3)
-                throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {rewardFailure}")]);
-            return Finish(step, metrics, clock, $"update skipped: {rewardFailure}; weights unchanged", window, images, texts, []);
+                throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {failure}.")]);
+            return Finish(step, metrics, clock, $"update skipped: {failure}; weights unchanged", window, images, texts, []);
         }
         _rewardFailures = 0;
         metrics["time/reward_wait_s"] = rewardClock.Elapsed.TotalSeconds;
@@ -217,8 +183,7 @@ public sealed class FlowGrpoTrainer : IDisposable
         // Group statistics and advantages see the whole step: every rank's rewards, in global sample order.
         var localRewards = rewards;
         rewards = parallel.GatherRewards(rewards);
-        var groupIds = GroupRollout.GroupIds(step, 0, rewards.Length, o.GroupSize);
-        var statistics = RewardStatistics.Of(rewards, groupIds);
+        var statistics = RewardStatistics.Of(rewards, GroupRollout.GroupIds(step, 0, rewards.Length, o.GroupSize));
         metrics["reward/mean"] = statistics.Mean;
         metrics["reward/std"] = statistics.Std;
         metrics["reward/zero_std_group_fraction"] = statistics.ZeroStdGroupFraction;
@@ -256,69 +221,32 @@ public sealed class FlowGrpoTrainer : IDisposable
     private UpdateOutcome Update(RolloutBatch rollout, float[] rewards, ImmutableDictionary<string, double>.Builder metrics)
     {
         var (o, policy) = (_setup.Options, _setup.Policy);
-        var data = new List<StepData>();
+        var (batches, mismatch) = TargetPasses.Compute(policy, rollout, rewards, _estimator, o, _seeds, NextStep, withReference: _kl is not null,
+                                                       firstSample: _share.FirstSample);
         try
         {
-            var recorded = rollout.Chunks[0].LogProbs.shape[1];
-            using (var scope = NewDisposeScope())
-            using (no_grad())
-            {
-                using var rewardTensor = tensor(rewards, ScalarType.Float32).unsqueeze(1).expand(-1, recorded).contiguous();
-                var settings = new AdvantageSettings { Epsilon = o.AdvantageEpsilon, NormalizeByStd = o.NormalizeAdvantageByStd, GlobalStd = o.GlobalStd };
-                var advantages = _estimator.Compute(rewardTensor, GroupRollout.GroupIds(NextStep, 0, rewards.Length, o.GroupSize), settings);
-                var mismatch = 0.0;
-                var first = _share.FirstSample;
-                // Only the columns some inner epoch trains need old and reference values.
-                var columns = Enumerable.Range(0, o.InnerEpochs)
-                    .SelectMany(e => TimestepSelection.Choose((int)recorded, o.TimestepFraction, NextStep, e, _seeds)).ToHashSet();
-                var columnIndex = tensor(columns.Order().Select(c => (long)c).ToArray(), ScalarType.Int64);
-                foreach (var chunk in rollout.Chunks)
-                {
-                    var size = chunk.LogProbs.shape[0];
-                    Tensor oldLogProbs, oldMeans;
-                    if (o.RecomputeOldLogProbs)
-                    {
-                        (oldLogProbs, oldMeans) = PolicyPasses.Evaluate(policy, policy.Denoiser, chunk, columns).OrThrow();
-                        mismatch = Math.Max(mismatch, (oldLogProbs - chunk.LogProbs).index_select(1, columnIndex).abs().max().item<float>());
-                    }
-                    else
-                    {
-                        oldLogProbs = chunk.LogProbs.clone();
-                        oldMeans = chunk.PrevSampleMeans?.clone() ?? throw new OmniException([OmniError.Invalid(
-                            "Without RecomputeOldLogProbs the rollout must record previous-sample means.")]);
-                    }
-                    Tensor? referenceMeans = null;
-                    if (_kl is not null)
-                        referenceMeans = policy.TrainsLora
-                            ? LoraAdapters.WithAdaptersDisabled(policy.Module, () => PolicyPasses.Evaluate(policy, policy.Denoiser, chunk, columns)).OrThrow().Means
-                            : PolicyPasses.Evaluate(policy, policy.Reference!, chunk, columns).OrThrow().Means;
-                    var rows = advantages.narrow(0, first, size).clone();
-                    data.Add(new StepData(oldLogProbs.DetachFromDisposeScope(), oldMeans.DetachFromDisposeScope(), rows.DetachFromDisposeScope(),
-                                          referenceMeans?.DetachFromDisposeScope()));
-                    first += (int)size;
-                }
-                if (o.RecomputeOldLogProbs) metrics["rollout/old_log_prob_mismatch"] = Effects.Distributed.HostExchange.ReduceValues(policy.Parallel.Collectives, [mismatch], Effects.Distributed.ReduceOp.Max)[0];
-            }
-            var outcome = PolicyUpdate.Run(policy, _optimizer, rollout.Chunks, data, _loss, _kl, o, _seeds, NextStep,
-                                           u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema);
+            if (mismatch is { } m) metrics["rollout/old_log_prob_mismatch"] = policy.Parallel.Collectives.ReduceValues([m], ReduceOp.Max)[0];
+            var context = new UpdateContext(policy, _optimizer, _loss, _kl, o, _seeds, NextStep,
+                                            u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema);
+            var outcome = PolicyUpdate.Run(context, batches);
             _updates += outcome.OptimizerUpdates;
             return outcome;
         }
         finally
         {
-            foreach (var d in data) d.Dispose();
+            foreach (var batch in batches) batch.Dispose();
         }
     }
 
     /// <summary>Bytes of parameters, gradients and optimizer state this rank holds (shards under FSDP).</summary>
-    public Distributed.TrainingMemory Memory()
+    public TrainingMemory Memory()
     {
-        static long Bytes(TorchSharp.torch.Tensor t) => t.numel() * t.ElementSize;
+        static long Bytes(Tensor t) => t.numel() * t.ElementSize;
         var policy = _setup.Policy;
-        var reference = policy.Reference?.Unwrap() is TorchSharp.torch.nn.Module frozen ? frozen.parameters().Sum(Bytes) : 0;
+        var reference = policy.Reference?.Unwrap() is nn.Module frozen ? frozen.parameters().Sum(Bytes) : 0;
         var trainable = policy.Trainable.Sum(p => Bytes(p.Parameter));
         var moments = OptimizerMoments.Of(_optimizer).Sum(s => Bytes(s.exp_avg) + Bytes(s.exp_avg_sq));
-        return new Distributed.TrainingMemory(policy.Module.parameters().Sum(Bytes) + reference, trainable, moments);
+        return new TrainingMemory(policy.Module.parameters().Sum(Bytes) + reference, trainable, moments);
     }
 
     /// <inheritdoc />
