@@ -42,6 +42,18 @@ public sealed class CollectivesTests : IDisposable
     }
 
     [Fact]
+    public void Ranks_agree_on_failures_flags_values_and_strings()
+    {
+        using var job = MpiJob.Workers(2, "collectives", _work);
+        Assert.True(job.Wait(Limit) == 0, job.Transcript);
+        foreach (var rank in new[] { 0, 1 })
+            Assert.Equal(
+            [
+                "on rank 1: rank one's problem", "none", "True", "False", "0.5,0,1.5,-1", "r0|xxxr1", "2,10",
+            ], File.ReadAllLines(Path.Combine(_work, $"host-{rank}.txt")));
+    }
+
+    [Fact]
     public void An_exception_on_one_rank_ends_the_job_with_a_message_naming_it()
     {
         using var job = MpiJob.Workers(2, "throw-on-rank-1", _work);

@@ -71,6 +71,17 @@ internal static class RankWorker
             case "collectives":
                 SafetensorsWriter.Write(Path.Combine(folder, $"rank-{c.Rank}.safetensors"), CollectiveCases.Run(c));
                 File.WriteAllText(Path.Combine(folder, $"rank-{c.Rank}.txt"), $"{c.Backend}\n{c.Rank}\n{c.WorldSize}\n{c.Traffic.TotalCalls}");
+                // What the trainer agrees on: the first failing rank's reason, a flag raised anywhere, values and strings.
+                File.WriteAllLines(Path.Combine(folder, $"host-{c.Rank}.txt"),
+                [
+                    c.FirstFailure(c.Rank == 1 ? "rank one's problem" : null) ?? "none",
+                    c.FirstFailure(null) ?? "none",
+                    c.AnyRank(c.Rank == 1).ToString(),
+                    c.AnyRank(false).ToString(),
+                    string.Join(",", c.GatherValues([c.Rank + 0.5f, -c.Rank])),
+                    string.Join("|", c.AllGatherStrings(new string('x', c.Rank * 3) + $"r{c.Rank}")),
+                    string.Join(",", c.ReduceValues([c.Rank + 1.0, 10.0 * c.Rank], ReduceOp.Max)),
+                ]);
                 break;
             case "throw-on-rank-1":
                 c.Barrier();
