@@ -89,7 +89,7 @@ internal static class RankWorker
                 using (var t = ones(4)) c.AllReduce(t);
                 break;
             case "stall-rank-1":
-                if (c.Rank == 1) Thread.Sleep(TimeSpan.FromSeconds(60));
+                if (c.Rank == 1) Thread.Sleep(TimeSpan.FromSeconds(120));
                 using (var t = ones(4)) c.AllReduce(t);
                 break;
             case "die-in-loop":
