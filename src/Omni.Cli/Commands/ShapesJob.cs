@@ -148,7 +148,7 @@ public static class ShapesJob
         }
         var trained = shards.Parameters.Where(p => p.RequiresGrad).ToList();
         var full = trained.Sum(p => p.FullShape.Aggregate(1L, (a, b) => a * b));
-        return $"training {full:N0} parameters in {trained.Count} tensors ({kind}); FSDP over {parallel.WorldSize} ranks: {trained.Sum(p => p.ShardElements):N0} per rank";
+        return $"training {full:N0} parameters in {trained.Count} tensors ({kind}); FSDP over {parallel.WorldSize} rank{(parallel.WorldSize == 1 ? "" : "s")}: {trained.Sum(p => p.ShardElements):N0} per rank";
     }
 
     private static int Finish(ShapesPipeline shapes, string runDirectory, ShapesEvaluationResult before, int steps)
