@@ -66,13 +66,14 @@ public static class TrainCommand
         return command;
     }
 
-    // Launch problems are the same on every rank: rank 0 reports them, the others leave quietly with the same exit code.
+    // Bad options and launch problems are refused before any model is loaded. They are the same on every rank: rank 0
+    // reports them, the others leave quietly with the same exit code.
     private static RankSession? StartRank(Microsoft.Extensions.Configuration.IConfiguration configuration, Omni.Training.Options.TrainingOptions options)
     {
         var layout = Omni.Effects.Distributed.RankEnvironment.Current().Match(l => l, _ => Omni.Effects.Distributed.RankEnvironment.SingleProcess);
         try
         {
-            if (layout.IsDistributed) LaunchChecks.Validate(configuration, layout.WorldSize, options);
+            LaunchChecks.Validate(configuration, layout.WorldSize, options);
             // The model lives on the CPU until a device option exists; the device decides between MPI and NCCL.
             return RankSession.Start(configuration, TorchSharp.torch.CPU);
         }
