@@ -104,7 +104,7 @@ public sealed class AdapterArgumentTests
     {
         using var scope = NewDisposeScope();
         var mask = tensor(new long[] { 1, 1, 0 }).reshape(1, 3);
-        var request = new ModelInputRequest(zeros(1, 4, 2, 8, 8), full(1, 937.5f), null, full(1, 3, 16, 2f), mask);
+        var request = new ModelInputRequest(zeros([1, 4, 2, 8, 8]), full(1, 937.5f), null, full(1, 3, 16, 2f), mask);
         var (positive, negative) = Prepare(WanDanceGrpo.Training, new RecordingDenoiser(_ => zeros(1)), Config("WanPipeline"), request);
         Assert.Equal(ScalarType.Int64, positive.Tensor("timestep").dtype);
         Assert.Equal(937L, positive.Tensor("timestep")[0].item<long>());
@@ -121,7 +121,7 @@ public sealed class AdapterArgumentTests
     {
         using var scope = NewDisposeScope();
         var module = PositiveThreeNegativeOne([1, 4, 2, 8, 8]);
-        var request = new ModelInputRequest(zeros(1, 4, 2, 8, 8), full(1, 900f), null, ones(1, 3, 16), NegativePromptEmbeds: zeros(1, 3, 16));
+        var request = new ModelInputRequest(zeros([1, 4, 2, 8, 8]), full(1, 900f), null, ones(1, 3, 16), NegativePromptEmbeds: zeros(1, 3, 16));
         var config = Config("WanPipeline", trueCfg: trueCfg);
         var (positive, negative) = Prepare(WanDanceGrpo.Training, module, config, request);
         var prediction = AdapterCalls.Forward(WanDanceGrpo.Training, module, config, positive, negative).OrThrow();
