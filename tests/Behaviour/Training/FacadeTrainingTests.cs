@@ -42,7 +42,12 @@ public sealed class FacadeTrainingTests
             var records = MetricsLog.Read(Path.Combine(run, "metrics.jsonl"));
             Assert.Equal([0L, 1, 2, 3], records.Select(r => r.Step));
             Assert.All(records, r => Assert.True(r.Values.ContainsKey("reward/mean")));
-            Assert.True(File.Exists(Path.Combine(run, "plots", "reward_mean.png")) || Directory.GetFiles(Path.Combine(run, "plots"), "reward*.png").Length > 0);
+            // One chart per plotted metric the log holds, named after it ('/' is not allowed in a file name).
+            foreach (var chart in new[] { "reward_mean.png", "actor_grad_norm.png", "actor_pg_clipfrac.png" })
+            {
+                var png = Omni.Effects.Imaging.ImageCodecs.DecodePng(File.ReadAllBytes(Path.Combine(run, "plots", chart)));
+                Assert.True(png.Width > 100 && png.Height > 100, $"{chart} is {png.Width}×{png.Height}");
+            }
             Assert.True(File.Exists(Path.Combine(run, "samples", "step-000000.png")));
             Assert.True(File.Exists(Path.Combine(run, "samples", "step-000002.png")));
             // The run's configuration is structured JSON a user can read back: enums by name, SDE settings as fields.
