@@ -101,6 +101,55 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void Every_bad_setting_is_reported_at_once_before_any_work()
+    {
+        var model = TinyModel();
+        var run = Path.Combine(_work, "refused");
+        var (code, output, error) = OmniProcess.Run(_work, "train", "--model", model, "--run", run, "--steps", "-3",
+            "--set", "training:ClipRatio=abc", "--set", "omni:lora_rank=x", "--reward", "nonsense");
+        Assert.Equal(2, code);
+        foreach (var problem in new[] { "training:Steps must be ≥ 1, got -3", "training:ClipRatio must be a number, got 'abc'", "omni:lora_rank", "Unknown reward 'nonsense'" })
+            Assert.Contains(problem, error);
+        Assert.DoesNotContain("held-out reward", output);
+        Assert.False(Directory.Exists(run), "a refused run must not create its folder");
+    }
+
+    [Fact]
+    public void A_malformed_model_index_is_bad_input_that_names_the_file_and_the_position()
+    {
+        var model = TinyModel();
+        var index = Path.Combine(model, "model_index.json");
+        File.WriteAllText(index, "{\n  \"_class_name\": \"OmniShapesPipeline\",\n  \"scheduler\": [\"diffusers\" \"FlowMatchEulerDiscreteScheduler\"]\n}\n");
+        foreach (var command in new[] { new[] { "train" }, ["eval"], ["sample", "--prompt", "a red circle"] })
+        {
+            var (code, _, error) = OmniProcess.Run(_work, [.. command, "--model", model]);
+            Assert.True(code == 2, $"{command[0]}: exit {code}: {error}");
+            Assert.Contains($"'{index}' is not valid JSON at line 3, column", error);
+            Assert.DoesNotContain("unexpected failure", error);
+        }
+    }
+
+    [Fact]
+    public void A_run_in_which_no_update_happened_fails_with_the_reason()
+    {
+        var model = TinyModel();
+        var run = Path.Combine(_work, "unscored");
+        // A port nothing listens on: bound, then released.
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        var scorer = $"http://127.0.0.1:{port}/score";
+        var (code, output, error) = OmniProcess.Run(_work, "train", "--model", model, "--run", run, "--steps", "1", "--reward", scorer,
+            "--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=4");
+        Assert.True(code == 3, $"exit {code}. stdout:\n{output}\nstderr:\n{error}");
+        Assert.Contains("no update happened", error);
+        Assert.Contains(scorer, error);
+        Assert.DoesNotContain("change:", output);
+        Assert.False(File.Exists(Path.Combine(run, "after.png")), "nothing changed, so there is no 'after' to show");
+    }
+
+    [Fact]
     public void An_unknown_architecture_is_bad_input()
     {
         var folder = Path.Combine(_work, "other");
