@@ -37,9 +37,10 @@ public static class TrainingOptionsBinding
                 errors.Add(new OmniError(ErrorKind.NotFound, $"{key} is not a training option. Options: [{string.Join(", ", Names)}]."));
                 continue;
             }
-            if (child.Value is null)
+            var nested = child.GetChildren().Select(c => $"{key}:{c.Key}").ToList();
+            if (child.Value is null || nested.Count > 0)
             {
-                errors.Add(OmniError.Invalid($"{key} must be a single value, got a section ({string.Join(", ", child.GetChildren().Select(c => c.Key))})."));
+                errors.Add(OmniError.Invalid($"{key} must be a single value, got a section ({string.Join(", ", nested)})."));
                 continue;
             }
             var (converted, value, expected) = Convert(child.Value, property.PropertyType);
