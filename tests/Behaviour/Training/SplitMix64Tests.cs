@@ -13,7 +13,7 @@ public sealed class SplitMix64Tests
         Assert.Equal(0xE220A8397B1DCDAFUL, SplitMix64.Next(ref state));
         Assert.Equal(0x6E789E6AA1B965F4UL, SplitMix64.Next(ref state));
         Assert.Equal(0x06C45D188009454FUL, SplitMix64.Next(ref state));
-        Assert.Equal(3 * SplitMix64.Gamma, state);
+        Assert.Equal(unchecked(3 * SplitMix64.Gamma), state);
     }
 
     /// <summary>
