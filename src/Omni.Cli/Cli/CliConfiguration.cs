@@ -19,6 +19,7 @@ public static class CliConfiguration
 
     /// <summary>Builds the layered configuration.</summary>
     /// <exception cref="FileNotFoundException">The <c>--config</c> file does not exist.</exception>
+    /// <exception cref="OmniException">The <c>--config</c> file is not valid JSON (the message gives the line and column).</exception>
     public static IConfiguration Build(string? jsonPath, IEnumerable<KeyValuePair<string, string?>> flags)
     {
         var builder = new ConfigurationBuilder();
@@ -26,6 +27,8 @@ public static class CliConfiguration
         {
             var full = Path.GetFullPath(jsonPath);
             if (!File.Exists(full)) throw new FileNotFoundException($"The config file '{jsonPath}' does not exist.");
+            // Parsed here first so that malformed JSON is reported with its line and column.
+            Omni.Effects.Diffusers.JsonFiles.Read(full).OrThrow();
             builder.AddJsonFile(full, optional: false);
         }
         return builder.AddEnvironmentVariables("OMNI_").AddInMemoryCollection(flags).Build();

@@ -127,6 +127,11 @@ public sealed class CommandLineTests : IDisposable
             Assert.Contains($"'{index}' is not valid JSON at line 3, column", error);
             Assert.DoesNotContain("unexpected failure", error);
         }
+        var config = Path.Combine(_work, "settings.json");
+        File.WriteAllText(config, "{ \"training\": { \"Steps\": 3 }");
+        var badConfig = OmniProcess.Run(_work, "train", "--config", config);
+        Assert.Equal(2, badConfig.Code);
+        Assert.Contains($"'{config}' is not valid JSON at line 1, column", badConfig.Error);
     }
 
     [Fact]
