@@ -1,4 +1,7 @@
+using LanguageExt;
 using Microsoft.Extensions.Configuration;
+using Omni.Algebra.Errors;
+using Omni.Facade.Configuration;
 using Omni.Training.Options;
 
 namespace Omni.Cli.Cli;
@@ -16,6 +19,7 @@ public static class CliConfiguration
 
     /// <summary>Builds the layered configuration.</summary>
     /// <exception cref="FileNotFoundException">The <c>--config</c> file does not exist.</exception>
+    /// <exception cref="OmniException">The <c>--config</c> file is not valid JSON (the message gives the line and column).</exception>
     public static IConfiguration Build(string? jsonPath, IEnumerable<KeyValuePair<string, string?>> flags)
     {
         var builder = new ConfigurationBuilder();
@@ -23,6 +27,8 @@ public static class CliConfiguration
         {
             var full = Path.GetFullPath(jsonPath);
             if (!File.Exists(full)) throw new FileNotFoundException($"The config file '{jsonPath}' does not exist.");
+            // Parsed here first so that malformed JSON is reported with its line and column.
+            Omni.Effects.Diffusers.JsonFiles.Read(full).OrThrow();
             builder.AddJsonFile(full, optional: false);
         }
         return builder.AddEnvironmentVariables("OMNI_").AddInMemoryCollection(flags).Build();
@@ -37,13 +43,30 @@ public static class CliConfiguration
         return new KeyValuePair<string, string?>(pair[..at].Trim(), pair[(at + 1)..].Trim());
     });
 
-    /// <summary>Training options from the <c>training</c> section over <paramref name="defaults"/>; unknown keys are errors.</summary>
-    /// <exception cref="InvalidOperationException">A value does not convert, or a key is unknown (the message names it).</exception>
-    public static TrainingOptions Training(IConfiguration configuration, TrainingOptions defaults)
+    /// <summary>
+    /// Training options from the <c>training</c> section over <paramref name="defaults"/>, or every problem: unknown keys,
+    /// values that do not convert and broken rules, each naming its key.
+    /// </summary>
+    public static Validation<OmniError, TrainingOptions> Training(IConfiguration configuration, TrainingOptions defaults) =>
+        TrainingOptionsBinding.Bind(configuration.GetSection(TrainingSection), defaults);
+
+    /// <summary>Throws one <see cref="OmniException"/> listing every problem of <paramref name="checks"/>, or returns.</summary>
+    public static void ThrowIfAny(params IEnumerable<OmniError>[] checks)
     {
-        var section = configuration.GetSection(TrainingSection);
-        var bound = defaults with { };
-        section.Bind(bound, o => o.ErrorOnUnknownConfiguration = true);
-        return bound;
+        var problems = checks.SelectMany(c => c).Distinct().ToList();
+        if (problems.Count > 0) throw new OmniException(problems);
     }
+
+    /// <summary>An integer setting in [<paramref name="min"/>, <paramref name="max"/>], <paramref name="fallback"/> when absent; a bad value adds a problem naming the key.</summary>
+    public static int Int(IConfiguration configuration, string key, int fallback, int min, int max, ICollection<OmniError> problems)
+    {
+        if (configuration[key] is not { } text) return fallback;
+        if (int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+            return value;
+        problems.Add(OmniError.Invalid($"{key} must be an integer in [{min}, {max}], got '{text}'."));
+        return fallback;
+    }
+
+    /// <summary>The problems of a result (none when it succeeded).</summary>
+    public static IEnumerable<OmniError> Problems<T>(Validation<OmniError, T> result) => result.Match(Succ: _ => [], Fail: e => e.ToList());
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Omni.Algebra.Errors;
 using Omni.Cli.Cli;
 using Omni.Cli.Distributed;
 using Omni.Effects.Prompts;
@@ -13,33 +14,38 @@ namespace Omni.Cli.Commands;
 public static class GenericTraining
 {
     /// <summary>The training options: the <c>training</c> section over <see cref="TrainingOptions"/>' defaults.</summary>
-    public static TrainingOptions Options(IConfiguration configuration) => CliConfiguration.Training(configuration, new TrainingOptions());
+    public static LanguageExt.Validation<OmniError, TrainingOptions> Options(IConfiguration configuration) => CliConfiguration.Training(configuration, new TrainingOptions());
 
-    /// <summary>Builds and runs the training as one rank of <paramref name="session"/>; returns the exit code.</summary>
+    /// <summary>Validates every setting, then builds and runs the training as one rank of <paramref name="session"/>; returns the exit code.</summary>
     public static async Task<int> Run(IConfiguration configuration, string runDirectory, IReadOnlyList<string> rewards, bool fresh,
                                       RankSession session, CancellationToken stop)
     {
-        var promptsPath = configuration["omni:prompts"]
-            ?? throw new ArgumentException("Training a diffusers folder needs precomputed prompt embeddings: --prompts prompts.safetensors (see README, 'Training a real model').");
-        if (!File.Exists(promptsPath)) throw new FileNotFoundException($"The prompt embeddings file '{promptsPath}' does not exist.");
-        if (rewards.Count == 0) throw new ArgumentException("Name at least one reward: --reward jpeg_compressibility, or --reward https://scorer/score.");
-        var model = ModelConfigBinding.Bind(configuration).Match(c => c, e => throw new Omni.Algebra.Errors.OmniException([.. e]));
+        var problems = new List<OmniError>();
+        var promptsPath = configuration["omni:prompts"];
+        if (promptsPath is null)
+            problems.Add(OmniError.Invalid("Training a diffusers folder needs precomputed prompt embeddings: --prompts prompts.safetensors (see README, 'Training a real model')."));
+        else if (!File.Exists(promptsPath)) problems.Add(new OmniError(ErrorKind.NotFound, $"The prompt embeddings file '{promptsPath}' does not exist."));
+        if (rewards.Count == 0) problems.Add(OmniError.Invalid("Name at least one reward: --reward jpeg_compressibility, or --reward https://scorer/score."));
+        var parsedRewards = RewardSpecs.ParseAll(rewards, problems);
+        var model = ModelConfigBinding.Bind(configuration);
         var options = Options(configuration);
-        var builder = OmniTraining.From(OmniPipelineBuilder.For(model))
-            .WithPrompts(PromptEmbeddings.Load(promptsPath))
-            .WithOptions(options)
+        CliConfiguration.ThrowIfAny(problems, CliConfiguration.Problems(model), CliConfiguration.Problems(options));
+
+        var config = model.Match(c => c, _ => throw new InvalidOperationException("validated above"));
+        using var prompts = PromptEmbeddings.Load(promptsPath!);
+        var builder = OmniTraining.From(OmniPipelineBuilder.For(config))
+            .WithPrompts(prompts)
+            .WithOptions(options.Match(o => o, _ => throw new InvalidOperationException("validated above")))
             .WriteTo(runDirectory);
-        builder = model.Lora.Enabled ? builder.WithLora(model.Lora.Rank, model.Lora.Alpha, model.Lora.TargetModules) : builder.FullFineTuning();
-        foreach (var spec in rewards)
-        {
-            var (reward, weight) = RewardSpecs.Parse(spec);
-            builder = builder.WithReward(reward, weight);
-        }
+        builder = config.Lora.Enabled ? builder.WithLora(config.Lora.Rank, config.Lora.Alpha, config.Lora.TargetModules) : builder.FullFineTuning();
+        foreach (var (reward, weight) in parsedRewards) builder = builder.WithReward(reward, weight);
         if (fresh) builder = builder.StartFresh();
         if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: false));
         using var run = builder.Build();
         var summary = await run.RunAsync(stop);
-        run.Export(Path.Combine(runDirectory, "final"));
-        return summary.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;
+        var code = RunOutcome.Report(summary, speak: session.IsLeader);
+        // A collective in a multi-rank run: every rank reaches it with the same code.
+        if (code == ExitCodes.Ok) run.Export(Path.Combine(runDirectory, "final"));
+        return code;
     }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using LanguageExt;
 using Microsoft.Extensions.Configuration;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
@@ -7,6 +8,7 @@ using Omni.Algebra.Training;
 using Omni.Algebra.Config;
 using Omni.Cli.Cli;
 using Omni.Cli.Distributed;
+using Omni.Facade.Configuration;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
 using Omni.Models;
@@ -59,22 +61,55 @@ public static class ShapesJob
     }
 
     /// <summary>The training options of the shapes job: <see cref="Defaults"/> under the configuration's <c>training</c> section.</summary>
-    public static TrainingOptions Options(IConfiguration configuration) => CliConfiguration.Training(configuration, Defaults);
+    public static Validation<OmniError, TrainingOptions> Options(IConfiguration configuration) => CliConfiguration.Training(configuration, Defaults);
 
     /// <summary>
-    /// Runs <c>omni train</c> on a shapes pipeline folder, as one rank of <paramref name="session"/>: every rank trains its
-    /// share of each step; rank 0 alone evaluates, draws the grids, prints and writes the final model.
+    /// Runs <c>omni train</c> on a shapes pipeline folder, as one rank of <paramref name="session"/>. Every setting is checked
+    /// before any work (the held-out evaluation alone takes a minute), and every problem is reported at once. Every rank
+    /// trains its share of each step; rank 0 alone evaluates, draws the grids, prints and writes the final model.
     /// </summary>
     public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh,
                                         RankSession session, CancellationToken stop)
     {
+        var problems = new List<OmniError>();
         var options = Options(configuration);
+        var parsedRewards = RewardSpecs.ParseAll(rewards.Count > 0 ? rewards : ["shapes"], problems);
+        // omni:prompt_limit trains on the first N training prompts only (an overfitting check: the reward must climb).
+        var limit = CliConfiguration.Int(configuration, "omni:prompt_limit", ShapesWorld.Training.Length, 1, ShapesWorld.Training.Length, problems);
+        var loraRank = CliConfiguration.Int(configuration, "omni:lora_rank", DefaultLoraRank, 0, int.MaxValue, problems);
         using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
         shapes.Eval();
-        Directory.CreateDirectory(runDirectory);
-        session.Say($"omni train: FlowGRPO on {folder} ({ShapesWorld.Training.Length} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}" +
-                    (session.Collectives is null ? "" : $" on {session.Describe()}"));
+        // The reference's keys (actor_rollout_ref:model:pipeline:num_inference_steps / guidance_scale, algo:noise_level /
+        // sde_type) override the shapes defaults; every key of that section is validated.
+        var sampling = ShapesSampling.Default;
+        var bound = ModelConfigBinding.Bind(configuration, shapes.ModelConfig(folder, steps: sampling.Steps, guidanceScale: sampling.GuidanceScale,
+                                                                              sde: new SdeSettings { NoiseLevel = RolloutNoiseLevel, SdeType = DefaultSdeType }));
+        CliConfiguration.ThrowIfAny(problems, CliConfiguration.Problems(options), CliConfiguration.Problems(bound));
+        var (trainingOptions, overrides) = (options.Match(o => o, _ => Defaults), bound.Match(c => c, _ => shapes.ModelConfig(folder)));
+        var model = shapes.ModelConfig(folder, steps: overrides.Pipeline.NumInferenceSteps, guidanceScale: overrides.Pipeline.GuidanceScale ?? 1.0,
+                                       sde: new SdeSettings { NoiseLevel = overrides.Sde.NoiseLevel, SdeType = overrides.Sde.SdeType });
 
+        // A frozen copy for the KL term of full fine-tuning, loaded only when KL is on (LoRA's reference is the base with adapters off).
+        using var reference = trainingOptions.UseKl && loraRank == 0 ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
+        reference?.Eval();
+        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries));
+        using var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
+        var builder = OmniTraining.From(pipeline)
+            .WithModule(shapes.Transformer)
+            .WithDecoder(ShapesImages.Decode)
+            .WithPrompts(prompts)
+            .WithOptions(trainingOptions)
+            .WriteTo(runDirectory);
+        foreach (var (reward, weight) in parsedRewards) builder = builder.WithReward(reward, weight);
+        if (reference is not null) builder = builder.WithReference(reference.Transformer);
+        builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
+        if (fresh) builder = builder.StartFresh();
+        if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: false));
+        builder.Validate();
+
+        Directory.CreateDirectory(runDirectory);
+        session.Say($"omni train: FlowGRPO on {folder} ({limit} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}" +
+                    (session.Collectives is null ? "" : $" on {session.Describe()}"));
         ShapesEvaluationResult? before = null;
         if (session.IsLeader)
         {
@@ -84,38 +119,6 @@ public static class ShapesJob
         }
         session.Barrier();
 
-        // A frozen copy for the KL term of full fine-tuning, loaded only when KL is on (LoRA's reference is the base with adapters off).
-        using var reference = options.UseKl ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
-        reference?.Eval();
-        var sampling = ShapesSampling.Default;
-        // The reference's keys (actor_rollout_ref:model:algo:noise_level / sde_type / pipeline:*) override the shapes defaults.
-        var section = configuration.GetSection("actor_rollout_ref:model");
-        var sdeType = section["algo:sde_type"] is { } typeName
-            ? SdeTypes.Parse(typeName).Match(t => t, e => throw new OmniException([e]))
-            : DefaultSdeType;
-        var model = shapes.ModelConfig(folder, steps: section.GetValue("pipeline:num_inference_steps", sampling.Steps),
-                                       guidanceScale: section.GetValue("pipeline:guidance_scale", sampling.GuidanceScale),
-                                       sde: new SdeSettings { NoiseLevel = section.GetValue("algo:noise_level", RolloutNoiseLevel), SdeType = sdeType });
-        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries));
-        // omni:prompt_limit trains on the first N training prompts only (an overfitting check: the reward must climb).
-        var limit = configuration.GetValue("omni:prompt_limit", ShapesWorld.Training.Length);
-        var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
-        var loraRank = configuration.GetValue("omni:lora_rank", DefaultLoraRank);
-        var builder = OmniTraining.From(pipeline)
-            .WithModule(shapes.Transformer)
-            .WithDecoder(ShapesImages.Decode)
-            .WithPrompts(prompts)
-            .WithOptions(options)
-            .WriteTo(runDirectory);
-        foreach (var spec in rewards.Count > 0 ? rewards : ["shapes"])
-        {
-            var (reward, weight) = RewardSpecs.Parse(spec);
-            builder = builder.WithReward(reward, weight);
-        }
-        if (reference is not null) builder = builder.WithReference(reference.Transformer);
-        builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
-        if (fresh) builder = builder.StartFresh();
-        if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: false));
         using var run = builder.Build();
         session.Say(TrainableLine(run, loraRank));
         var summary = await run.RunAsync(stop);
@@ -124,6 +127,8 @@ public static class ShapesJob
             session.Say($"Stopped after step {summary.StepsCompleted}. Run the same command to resume.");
             return ExitCodes.Interrupted;
         }
+        var outcome = RunOutcome.Report(summary, speak: session.IsLeader);
+        if (outcome != ExitCodes.Ok) return outcome;
 
         // FSDP: every rank joins in gathering the full weights back; then rank 0 evaluates and writes while the others wait.
         run.Policy.Parallel.Shards?.Unshard();

@@ -45,7 +45,7 @@ public static class TrainCommand
                     throw new ArgumentException("--nproc starts its own ranks through mpiexec; inside an mpiexec launch, drop --nproc.");
                 if (ranks > 1)
                 {
-                    LaunchChecks.Validate(configuration, ranks, options);
+                    LaunchChecks.Validate(configuration, ranks, options, withOptionProblems: true);
                     return await RankLauncher.Run(ranks, LaunchChecks.WithoutNproc(Environment.GetCommandLineArgs()[1..]), runDirectory);
                 }
             }
@@ -66,14 +66,15 @@ public static class TrainCommand
         return command;
     }
 
-    // Bad options and launch problems are refused before any model is loaded. They are the same on every rank: rank 0
-    // reports them, the others leave quietly with the same exit code.
-    private static RankSession? StartRank(Microsoft.Extensions.Configuration.IConfiguration configuration, Omni.Training.Options.TrainingOptions options)
+    // Launch problems are refused before any model is loaded (the job checks its own settings next, also before any work).
+    // They are the same on every rank: rank 0 reports them, the others leave quietly with the same exit code.
+    private static RankSession? StartRank(Microsoft.Extensions.Configuration.IConfiguration configuration,
+                                          LanguageExt.Validation<Omni.Algebra.Errors.OmniError, Omni.Training.Options.TrainingOptions> options)
     {
         var layout = Omni.Effects.Distributed.RankEnvironment.Current().Match(l => l, _ => Omni.Effects.Distributed.RankEnvironment.SingleProcess);
         try
         {
-            LaunchChecks.Validate(configuration, layout.WorldSize, options);
+            LaunchChecks.Validate(configuration, layout.WorldSize, options, withOptionProblems: false);
             // The model lives on the CPU until a device option exists; the device decides between MPI and NCCL.
             return RankSession.Start(configuration, TorchSharp.torch.CPU);
         }

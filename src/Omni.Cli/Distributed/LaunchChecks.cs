@@ -1,3 +1,4 @@
+using LanguageExt;
 using Microsoft.Extensions.Configuration;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Training;
@@ -12,16 +13,23 @@ namespace Omni.Cli.Distributed;
 /// </summary>
 public static class LaunchChecks
 {
-    /// <summary>Throws an <see cref="OmniException"/> listing every problem of launching <paramref name="worldSize"/> ranks.</summary>
-    public static void Validate(IConfiguration configuration, int worldSize, TrainingOptions options)
+    /// <summary>
+    /// Throws an <see cref="OmniException"/> listing every problem of launching <paramref name="worldSize"/> ranks with
+    /// <paramref name="options"/>: the sharding and backend settings, the split of the step (when the options bind), and —
+    /// when <paramref name="withOptionProblems"/> — the options' own problems (the launcher reports them; a rank leaves them
+    /// to the job, which reports them with the rest of its settings).
+    /// </summary>
+    public static void Validate(IConfiguration configuration, int worldSize, Validation<OmniError, TrainingOptions> options, bool withOptionProblems)
     {
         var problems = new List<OmniError>();
         try { RankSession.Settings(configuration, worldSize); }
         catch (OmniException e) { problems.AddRange(e.Errors); }
-        problems.AddRange(TrainingOptionsRules.Validate(options).Match(_ => [], e => e.ToList()));
-        problems.AddRange(RankShare.Of(options.PromptsPerStep, options.GroupSize, options.MicroBatchSize, options.MiniBatchesPerEpoch, 0, worldSize)
-            .Match(_ => [], e => e.ToList()));
-        if (problems.Count > 0) throw new OmniException(problems);
+        if (withOptionProblems) problems.AddRange(options.Match(Succ: _ => [], Fail: e => e.ToList()));
+        options.Match(
+            Succ: o => problems.AddRange(RankShare.Of(o.PromptsPerStep, o.GroupSize, o.MicroBatchSize, o.MiniBatchesPerEpoch, 0, worldSize)
+                .Match(Succ: _ => [], Fail: e => e.ToList())),
+            Fail: _ => { });
+        if (problems.Count > 0) throw new OmniException(problems.Distinct().ToList());
     }
 
     /// <summary>The command line without <c>--nproc N</c> (or <c>--nproc=N</c>): what each rank runs.</summary>

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LanguageExt;
+using Omni.Algebra.Adapters;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
@@ -14,6 +16,7 @@ using Omni.Training.Distributed;
 using Omni.Training.Options;
 using Omni.Training.Run;
 using TorchSharp;
+using static LanguageExt.Prelude;
 using static TorchSharp.torch;
 
 namespace Omni.Facade.Training;
@@ -61,7 +64,7 @@ public sealed record OmniTrainingBuilder
     public nn.Module? Module { get; init; }
 
     /// <summary>The frozen reference policy for KL with full fine-tuning (defaults to a second load of the folder's transformer).</summary>
-    public Omni.Algebra.Adapters.IDenoiser? Reference { get; init; }
+    public IDenoiser? Reference { get; init; }
 
     /// <summary>The run folder.</summary>
     public string RunDirectory { get; init; } = "runs/omni";
@@ -116,7 +119,7 @@ public sealed record OmniTrainingBuilder
     public OmniTrainingBuilder WithModule(nn.Module module) => this with { Module = module };
 
     /// <summary>Uses <paramref name="reference"/> as the frozen policy of the KL term (full fine-tuning).</summary>
-    public OmniTrainingBuilder WithReference(Omni.Algebra.Adapters.IDenoiser reference) => this with { Reference = reference };
+    public OmniTrainingBuilder WithReference(IDenoiser reference) => this with { Reference = reference };
 
     /// <summary>Writes checkpoints, metrics and pictures under <paramref name="runDirectory"/>.</summary>
     public OmniTrainingBuilder WriteTo(string runDirectory) => this with { RunDirectory = runDirectory };
@@ -139,67 +142,93 @@ public sealed record OmniTrainingBuilder
     /// <summary>Starts fresh even if the run folder has a checkpoint (it is then overwritten as the run goes).</summary>
     public OmniTrainingBuilder StartFresh() => this with { Resume = false };
 
-    /// <summary>Loads the model (training runs in float32 whatever the folder's dtype), attaches LoRA, wires rewards and observers, restores a checkpoint when resuming.</summary>
+    /// <summary>
+    /// Checks everything that can be checked without loading a model or writing a file — prompts, rewards, every training
+    /// option, the pipeline folder and configuration, the adapters and objectives, and whether the run folder's checkpoint
+    /// can be resumed with these settings — and reports every problem at once.
+    /// </summary>
     /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
-    public OmniTrainingRun Build()
+    public void Validate() => Check().Match(_ => { }, problems => throw new OmniException([.. problems]));
+
+    private Validation<OmniError, OmniPipeline> Check()
     {
         var problems = new List<OmniError>();
         if (Prompts is null) problems.Add(OmniError.Invalid("No prompts: call WithPrompts(PromptEmbeddings.Load(\"prompts.safetensors\"))."));
         if (Rewards.IsEmpty) problems.Add(OmniError.Invalid("No reward: call WithReward(...) at least once."));
-        if (Lora is null && Options.UseKl && Reference is null && Module is not null)
-            problems.Add(OmniError.Invalid("KL with full fine-tuning of a module given by WithModule needs WithReference(frozen copy)."));
-        problems.AddRange(TrainingOptionsRules.Validate(Options).Match(_ => [], e => e.ToList()));
         if (Collectives is { WorldSize: > 1 } && Sharding == ShardingMode.None)
             problems.Add(OmniError.Invalid($"Sharding 'none' cannot serve {Collectives.WorldSize} ranks (each would train its own model): use ddp or fsdp."));
-        // LanguageExt's Match refuses null results, so the failure branch records its errors into a list instead.
+        if (Collectives is { } c)
+            problems.AddRange(RankShareOf(c).Match(Succ: _ => [], Fail: e => e.ToList()));
         var built = Pipeline.TryBuild();
-        built.IfFail(e => problems.AddRange(e));
-        if (problems.Count > 0) throw new OmniException([.. problems]);
-        var pipeline = built.IfFail(_ => throw new InvalidOperationException("unreachable"));
-
-        var module = Module ?? (nn.Module)pipeline.LoadDenoiser(ScalarType.Float32);
-        if (Lora is { } lora)
-        {
-            LoraAdapters.Attach(module, lora, Generators.Seeded(LoraSeed));
-            LoraAdapters.TrainOnlyAdapters(module);
-        }
-        var decode = Decoder ?? FolderDecoder.For(pipeline.Config.Path);
-        var combined = Omni.Rewards.MultiReward.Combine([.. Rewards]);
-        Func<RewardBatch, CancellationToken, Task<RewardEvaluation>> reward = combined.Evaluate;
-        var reference = Lora is null && Options.UseKl ? Reference ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null;
-        var parallel = Distribute(module, ref reference);
-        var policy = new Policy
-        {
-            Module = module, Config = pipeline.Config, Registries = pipeline.Registries, Schedule = pipeline.Schedule, TrainsLora = Lora is not null,
-            Reference = reference, Parallel = parallel,
-        };
-        Directory.CreateDirectory(RunDirectory);
-        if (parallel.IsLeader) File.WriteAllText(Path.Combine(RunDirectory, "config.json"), JsonSerializer.Serialize(new
-        {
-            model = new
-            {
-                pipeline.Config.Path, pipeline.Config.Architecture, pipeline.Config.Algorithm, pipeline.Config.Pipeline,
-                Sde = new
-                {
-                    pipeline.Config.Sde.NoiseLevel, pipeline.Config.Sde.SdeType, pipeline.Config.Sde.WindowSize,
-                    WindowRange = pipeline.Config.Sde.WindowRange is { } range ? new[] { range.Start, range.End } : null,
-                },
-            },
-            lora = Lora, training = Options, rewards = Rewards.Select(r => new { r.Reward.Name, r.Weight }),
-        }, new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } }));
-        // Rank 0 alone reports: the other ranks' observers would write the same files.
-        var observers = !parallel.IsLeader ? [] : DefaultObservers ? StandardObservers.For(RunDirectory, Options).AddRange(Observers) : Observers;
-        var setup = new TrainingSetup
-        {
-            Policy = policy, Prompts = Prompts!, Reward = reward, Decode = decode, Options = Options,
-            RunDirectory = RunDirectory, Observers = observers, Resume = Resume,
-        };
-        return new OmniTrainingRun(FlowGrpoTrainer.Create(setup), policy, pipeline, Lora);
+        // With a pipeline the preflight checks the options among the rest; without one, the options are still checked.
+        problems.AddRange(built.Match(
+            Succ: pipeline => Preflight(pipeline).Check().Match(Succ: _ => [], Fail: e => e.ToList()),
+            Fail: e => [.. e, .. TrainingOptionsRules.Validate(Options).Match(Succ: _ => [], Fail: o => o.ToList())]));
+        return problems.Count == 0 ? built : Fail<OmniError, OmniPipeline>(Seq(problems.Distinct()));
     }
+
+    private TrainingPreflight Preflight(OmniPipeline pipeline) => new()
+    {
+        Options = Options, Config = pipeline.Config, Schedule = pipeline.Schedule, Registries = pipeline.Registries,
+        Objectives = pipeline.Registries.Objectives, TrainsLora = Lora is not null,
+        // Full fine-tuning with KL loads a frozen copy of the folder's transformer unless one is given.
+        HasReference = Reference is not null || Module is null, PromptCount = Prompts?.Count ?? 0, RunDirectory = RunDirectory, Resume = Resume,
+    };
+
+    /// <summary>
+    /// Validates everything first (<see cref="Validate"/>), then loads the model (training runs in float32 whatever the
+    /// folder's dtype), attaches LoRA, wires rewards and observers and restores a checkpoint when resuming; the run's
+    /// <c>config.json</c> is written only once the run exists, so a refused run leaves the folder as it was. Modules this
+    /// call loaded are disposed if it fails.
+    /// </summary>
+    /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
+    public OmniTrainingRun Build()
+    {
+        var pipeline = Check().Match(p => p, problems => throw new OmniException([.. problems]));
+        var loaded = new List<IDisposable>();
+        try
+        {
+            var module = Module ?? Owned((nn.Module)pipeline.LoadDenoiser(ScalarType.Float32), loaded);
+            if (Lora is { } lora)
+            {
+                LoraAdapters.Attach(module, lora, Generators.Seeded(LoraSeed));
+                LoraAdapters.TrainOnlyAdapters(module);
+            }
+            var reference = Lora is null && Options.UseKl
+                ? Reference ?? (IDenoiser)Owned((nn.Module)pipeline.LoadDenoiser(ScalarType.Float32), loaded)
+                : null;
+            var parallel = Distribute(module, ref reference);
+            var policy = new Policy
+            {
+                Module = module, Config = pipeline.Config, Registries = pipeline.Registries, Schedule = pipeline.Schedule,
+                TrainsLora = Lora is not null, Reference = reference, Parallel = parallel,
+            };
+            var combined = Omni.Rewards.MultiReward.Combine([.. Rewards]);
+            var setup = new TrainingSetup
+            {
+                Policy = policy, Prompts = Prompts!, Reward = combined.Evaluate, Decode = Decoder ?? FolderDecoder.For(pipeline.Config.Path),
+                Options = Options, RunDirectory = RunDirectory, Resume = Resume, Objectives = pipeline.Registries.Objectives,
+                // Rank 0 alone reports: the other ranks' observers would write the same files.
+                Observers = !parallel.IsLeader ? [] : DefaultObservers ? StandardObservers.For(RunDirectory, Options).AddRange(Observers) : Observers,
+            };
+            var trainer = FlowGrpoTrainer.Create(setup);
+            Directory.CreateDirectory(RunDirectory);
+            if (parallel.IsLeader) WriteRunConfig(pipeline);
+            return new OmniTrainingRun(trainer, policy, pipeline, Lora);
+        }
+        catch
+        {
+            foreach (var module in loaded) module.Dispose();
+            throw;
+        }
+    }
+
+    private Validation<OmniError, Algebra.Training.RankShare> RankShareOf(ICollectives c) =>
+        Algebra.Training.RankShare.Of(Options.PromptsPerStep, Options.GroupSize, Options.MicroBatchSize, Options.MiniBatchesPerEpoch, c.Rank, c.WorldSize);
 
     // DDP: every rank starts from rank 0's weights. FSDP: each rank keeps its rows of every parameter (and of the KL
     // reference's), after the same broadcast; the optimizer is then built over the shards.
-    private DataParallel Distribute(nn.Module module, ref Omni.Algebra.Adapters.IDenoiser? reference)
+    private DataParallel Distribute(nn.Module module, ref IDenoiser? reference)
     {
         if (Collectives is not { } c || (c.WorldSize == 1 && Sharding != ShardingMode.Fsdp)) return DataParallel.SingleProcess;
         GradientBuckets.Broadcast(c, module.parameters());
@@ -214,6 +243,27 @@ public sealed record OmniTrainingBuilder
         }
         return new DataParallel(c, ShardingMode.Fsdp, shards, referenceShards);
     }
+
+    private static nn.Module Owned(nn.Module module, List<IDisposable> loaded)
+    {
+        loaded.Add(module);
+        return module;
+    }
+
+    private void WriteRunConfig(OmniPipeline pipeline) =>
+        File.WriteAllText(Path.Combine(RunDirectory, "config.json"), JsonSerializer.Serialize(new
+        {
+            model = new
+            {
+                pipeline.Config.Path, pipeline.Config.Architecture, pipeline.Config.Algorithm, pipeline.Config.Pipeline,
+                Sde = new
+                {
+                    pipeline.Config.Sde.NoiseLevel, pipeline.Config.Sde.SdeType, pipeline.Config.Sde.WindowSize,
+                    WindowRange = pipeline.Config.Sde.WindowRange is { } range ? new[] { range.Start, range.End } : null,
+                },
+            },
+            lora = Lora, training = Options, rewards = Rewards.Select(r => new { r.Reward.Name, r.Weight }),
+        }, new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } }));
 }
 
 /// <summary>Entry points of the training facade.</summary>

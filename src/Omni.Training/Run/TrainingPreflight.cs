@@ -84,7 +84,8 @@ public sealed record TrainingPreflight
         var kl = Options.UseKl ? Objectives.Losses.Get("kl").Map(Some) : Right<OmniError, Option<DiffusionLoss>>(None);
         kl.IfLeft(problems.Add);
         if (Options.UseKl && !TrainsLora && !HasReference)
-            problems.Add(OmniError.Invalid("UseKl with full fine-tuning needs Policy.Reference (a frozen copy of the initial model)."));
+            problems.Add(OmniError.Invalid("UseKl with full fine-tuning needs a reference policy, a frozen copy of the initial model "
+                + "(Policy.Reference; with OmniTrainingBuilder and a module of your own, WithReference(copy))."));
         if (PromptCount < 1) problems.Add(OmniError.Invalid("The prompt set is empty."));
         var resume = problems.Count == 0 ? ResumePoint(options) : Right<OmniError, Option<string>>(None);
         resume.IfLeft(problems.Add);
