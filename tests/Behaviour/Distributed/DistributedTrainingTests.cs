@@ -191,7 +191,7 @@ public sealed class DistributedTrainingTests : IDisposable
     }
 
     [Theory]
-    [InlineData("world", "does not divide the step's 3 prompt groups", "--nproc", "2", "--set", "training:PromptsPerStep=3")]
+    [InlineData("world", "does not divide the step's 3 prompt groups", "--nproc", "2", "--set", "training:PromptsPerStep=3", "--set", "training:MicroBatchSize=12")]
     [InlineData("none", "--sharding none cannot serve 2 ranks", "--nproc", "2", "--sharding", "none")]
     [InlineData("unknown", "Unknown sharding 'zero'", "--nproc", "2", "--sharding", "zero")]
     [InlineData("nproc", "--nproc must be at least 1", "--nproc", "0")]
