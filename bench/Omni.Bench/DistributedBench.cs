@@ -64,8 +64,15 @@ internal static class DistributedBench
         start.Environment["OMNI_THREADS"] = threads.ToString();
         using var child = Process.Start(start)!;
         child.WaitForExit();
-        if (child.ExitCode != 0) throw new InvalidOperationException($"the {mode} run on {ranks} rank(s) failed with exit code {child.ExitCode}.");
-        return JsonSerializer.Deserialize<Result>(File.ReadAllText(output))!;
+        try
+        {
+            if (child.ExitCode != 0) throw new InvalidOperationException($"the {mode} run on {ranks} rank(s) failed with exit code {child.ExitCode}.");
+            return JsonSerializer.Deserialize<Result>(File.ReadAllText(output))!;
+        }
+        finally
+        {
+            Directory.Delete(Path.GetDirectoryName(output)!, true);
+        }
     }
 
     /// <summary>One rank of a configuration: builds the shapes training, runs a warm-up step and the timed steps, writes rank 0's figures.</summary>
