@@ -1,3 +1,4 @@
+using Omni.Tests.Behaviour.Support;
 using Omni.Shapes.Pipeline;
 using Omni.Tests.Behaviour.ShapesModel;
 using Omni.Training.Checkpoints;
@@ -147,5 +148,12 @@ public sealed class CommandLineTests : IDisposable
         Assert.True(File.Exists(Path.Combine(run, "before.png")));
         Assert.True(File.Exists(Path.Combine(run, "after.png")));
         Assert.True(File.Exists(Path.Combine(run, "final-model", "model_index.json")));
+
+        // TensorBoard: one event file per session beside metrics.jsonl; every step's reward is there once the
+        // second file's events replace the first's from the resume step on (as TensorBoard reads them).
+        Assert.Equal(2, Directory.GetFiles(run, "events.out.tfevents.*").Length);
+        var rewards = TensorBoardEvents.Scalars(TensorBoardEvents.ReadAll(run), "reward/mean")
+            .GroupBy(s => s.Step).ToDictionary(g => g.Key, g => g.Last().Value);
+        Assert.Equal(Enumerable.Range(0, stoppedAt + 2).Select(i => (long)i), rewards.Keys.Order());
     }
 }
