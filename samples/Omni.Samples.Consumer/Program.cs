@@ -16,7 +16,7 @@ using Omni.Shapes.World;
 
 var folder = args is [{ Length: > 0 } given, ..] ? given
     : ShapesPipelineFolder.Bundled ?? throw new DirectoryNotFoundException("The Omni.Shapes package puts models/omni-shapes-tiny beside the app; it is missing.");
-var runDirectory = args is [_, { Length: > 0 } run, ..] ? run : Path.Combine("runs", "consumer-sample");
+var runDirectory = args is [_, { Length: > 0 } runFolder, ..] ? runFolder : Path.Combine("runs", "consumer-sample");
 
 using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
 shapes.Eval();

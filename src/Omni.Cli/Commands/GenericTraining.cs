@@ -24,7 +24,9 @@ public static class GenericTraining
             .WithPrompts(PromptEmbeddings.Load(promptsPath))
             .WithOptions(options)
             .WriteTo(runDirectory);
-        builder = model.Lora.Enabled ? builder.WithLora(model.Lora.Rank, model.Lora.Alpha, model.Lora.TargetModules) : builder.FullFineTuning();
+        builder = configuration["omni:lora"] is { Length: > 0 } adapter ? builder.WithLoraWeights(adapter)
+            : model.Lora.Enabled ? builder.WithLora(model.Lora.Rank, model.Lora.Alpha, model.Lora.TargetModules)
+            : builder.FullFineTuning();
         foreach (var spec in rewards)
         {
             var (reward, weight) = RewardSpecs.Parse(spec);

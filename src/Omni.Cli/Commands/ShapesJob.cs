@@ -43,6 +43,12 @@ public static class ShapesJob
     /// <summary>LoRA rank for the shapes model (0 = full fine-tuning); configuration key <c>omni:lora_rank</c>.</summary>
     public const int DefaultLoraRank = 0;
 
+    /// <summary>
+    /// LoRA alpha where the configuration is silent (<c>actor_rollout_ref:model:lora_alpha</c>): VeRL-Omni's
+    /// <c>DiffusionModelConfig.lora_alpha</c> default.
+    /// </summary>
+    public const double DefaultLoraAlpha = 64;
+
     /// <summary>The rollout sampler.</summary>
     public const SdeType DefaultSdeType = SdeType.Sde;
 
@@ -99,11 +105,15 @@ public static class ShapesJob
             builder = builder.WithReward(reward, weight);
         }
         if (reference is not null) builder = builder.WithReference(reference.Transformer);
-        builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
+        var adapter = configuration["omni:lora"] is { Length: > 0 } given ? given : null;
+        var loraAlpha = section.GetValue("lora_alpha", DefaultLoraAlpha);
+        builder = adapter is not null ? builder.WithLoraWeights(adapter)
+            : loraRank > 0 ? builder.WithLora(loraRank, loraAlpha, ["all-linear"])
+            : builder.FullFineTuning();
         if (fresh) builder = builder.StartFresh();
         using var run = builder.Build();
         var trainable = run.Policy.Trainable;
-        Console.WriteLine($"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({(loraRank > 0 ? $"LoRA rank {loraRank}" : "full fine-tuning")})");
+        Console.WriteLine($"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({(run.Lora is { } l ? $"LoRA rank {l.Rank}, alpha {l.Alpha}" : "full fine-tuning")})");
         var summary = await run.RunAsync(stop);
         if (summary.Cancelled)
         {
@@ -115,6 +125,12 @@ public static class ShapesJob
         var after = ShapesEvaluation.HeldOutReward(shapes);
         SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
         var final = Path.Combine(runDirectory, "final-model");
+        if (run.Lora is not null)
+        {
+            // The adapters in diffusers' and PEFT's layouts, then merged into the weights of a plain pipeline folder.
+            Console.WriteLine($"LoRA adapters: {run.Export(Path.Combine(runDirectory, "final-lora"))} (diffusers) and adapter_model.safetensors + adapter_config.json (PEFT)");
+            Omni.Models.Lora.LoraAdapters.Merge(shapes.Transformer);
+        }
         ShapesPipelineFolder.Save(shapes, final);
         var gain = after.Total - before.Total;
         Console.WriteLine($"held-out reward before: {Describe(before)}");

@@ -51,6 +51,9 @@ public sealed record OmniTrainingBuilder
     /// <summary>Seed of the LoRA A-matrix initialisation.</summary>
     public long LoraSeed { get; init; }
 
+    /// <summary>An adapter file or folder (diffusers or PEFT layout) to start the LoRA from; its layers, rank and alpha replace <see cref="Lora"/>.</summary>
+    public string? LoraWeights { get; init; }
+
     /// <summary>Latents → images in [0, 1]; null uses the folder's VAE.</summary>
     public Func<Tensor, Tensor>? Decoder { get; init; }
 
@@ -91,8 +94,15 @@ public sealed record OmniTrainingBuilder
     public OmniTrainingBuilder WithLora(int rank, double alpha, IEnumerable<string>? targets = null, long seed = 0) =>
         this with { Lora = new LoraSettings { Rank = rank, Alpha = alpha, TargetModules = [.. targets ?? LoraTargets.FlowGrpo] }, LoraSeed = seed };
 
+    /// <summary>
+    /// Starts from a trained LoRA adapter (<c>pytorch_lora_weights.safetensors</c>, <c>adapter_model.safetensors</c> or a
+    /// folder with either): its layers, rank and alpha are used, and training continues from its weights.
+    /// </summary>
+    public OmniTrainingBuilder WithLoraWeights(string fileOrFolder) =>
+        this with { LoraWeights = fileOrFolder };
+
     /// <summary>Trains every parameter of the transformer.</summary>
-    public OmniTrainingBuilder FullFineTuning() => this with { Lora = null };
+    public OmniTrainingBuilder FullFineTuning() => this with { Lora = null, LoraWeights = null };
 
     /// <summary>Adds β·KL to the reference policy.</summary>
     public OmniTrainingBuilder WithKl(double coefficient) => WithOptions(o => o with { UseKl = true, KlCoefficient = coefficient });
@@ -125,7 +135,8 @@ public sealed record OmniTrainingBuilder
         var problems = new List<OmniError>();
         if (Prompts is null) problems.Add(OmniError.Invalid("No prompts: call WithPrompts(PromptEmbeddings.Load(\"prompts.safetensors\"))."));
         if (Rewards.IsEmpty) problems.Add(OmniError.Invalid("No reward: call WithReward(...) at least once."));
-        if (Lora is null && Options.UseKl && Reference is null && Module is not null)
+        var adapter = LoraWeights is null ? null : LoraFiles.Read(LoraWeights).Match(a => a, e => { problems.Add(e); return null!; });
+        if (Lora is null && LoraWeights is null && Options.UseKl && Reference is null && Module is not null)
             problems.Add(OmniError.Invalid("KL with full fine-tuning of a module given by WithModule needs WithReference(frozen copy)."));
         problems.AddRange(TrainingOptionsRules.Validate(Options).Match(_ => [], e => e.ToList()));
         // LanguageExt's Match refuses null results, so the failure branch records its errors into a list instead.
@@ -135,9 +146,10 @@ public sealed record OmniTrainingBuilder
         var pipeline = built.IfFail(_ => throw new InvalidOperationException("unreachable"));
 
         var module = Module ?? (nn.Module)pipeline.LoadDenoiser(ScalarType.Float32);
-        if (Lora is { } lora)
+        var lora = adapter is not null ? LoraFiles.AttachFrom(module, adapter.Path, Generators.Seeded(LoraSeed)) : Lora;
+        if (lora is not null)
         {
-            LoraAdapters.Attach(module, lora, Generators.Seeded(LoraSeed));
+            if (adapter is null) LoraAdapters.Attach(module, lora, Generators.Seeded(LoraSeed));
             LoraAdapters.TrainOnlyAdapters(module);
         }
         var decode = Decoder ?? FolderDecoder.For(pipeline.Config.Path);
@@ -145,8 +157,8 @@ public sealed record OmniTrainingBuilder
         Func<RewardBatch, CancellationToken, Task<RewardEvaluation>> reward = combined.Evaluate;
         var policy = new Policy
         {
-            Module = module, Config = pipeline.Config, Registries = pipeline.Registries, Schedule = pipeline.Schedule, TrainsLora = Lora is not null,
-            Reference = Lora is null && Options.UseKl ? Reference ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null,
+            Module = module, Config = pipeline.Config, Registries = pipeline.Registries, Schedule = pipeline.Schedule, TrainsLora = lora is not null,
+            Reference = lora is null && Options.UseKl ? Reference ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null,
         };
         Directory.CreateDirectory(RunDirectory);
         File.WriteAllText(Path.Combine(RunDirectory, "config.json"), JsonSerializer.Serialize(new
@@ -160,7 +172,7 @@ public sealed record OmniTrainingBuilder
                     WindowRange = pipeline.Config.Sde.WindowRange is { } range ? new[] { range.Start, range.End } : null,
                 },
             },
-            lora = Lora, training = Options, rewards = Rewards.Select(r => new { r.Reward.Name, r.Weight }),
+            lora = lora, lora_weights = LoraWeights, training = Options, rewards = Rewards.Select(r => new { r.Reward.Name, r.Weight }),
         }, new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } }));
         var observers = DefaultObservers ? StandardObservers.For(RunDirectory, Options).AddRange(Observers) : Observers;
         var setup = new TrainingSetup
@@ -168,7 +180,7 @@ public sealed record OmniTrainingBuilder
             Policy = policy, Prompts = Prompts!, Reward = reward, Decode = decode, Options = Options,
             RunDirectory = RunDirectory, Observers = observers, Resume = Resume,
         };
-        return new OmniTrainingRun(FlowGrpoTrainer.Create(setup), policy, pipeline, Lora);
+        return new OmniTrainingRun(FlowGrpoTrainer.Create(setup), policy, pipeline, lora);
     }
 }
 

@@ -129,7 +129,9 @@ public static class ShapesPipelineFolder
     private static void WriteWeights(nn.Module module, string path, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var tensors = module.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().to(dtype).cpu().contiguous());
+        // LoRA adapters are not part of a pipeline folder: merge them first (LoraAdapters.Merge), or save them with LoraFiles.
+        var tensors = module.state_dict().Where(p => !p.Key.Contains(".lora_A.") && !p.Key.Contains(".lora_B."))
+                            .ToDictionary(p => p.Key, p => p.Value.detach().to(dtype).cpu().contiguous());
         SafetensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["format"] = "pt" });
     }
 
