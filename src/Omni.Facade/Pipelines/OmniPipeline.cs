@@ -84,10 +84,30 @@ public sealed class OmniPipeline
     /// The model to train: the adapter's <see cref="TrainingAdapter.BuildModule"/> if it builds one, otherwise the
     /// folder's <c>transformer/</c> loaded strictly under diffusers' parameter names (cast to <paramref name="dtype"/>).
     /// </summary>
+    /// <exception cref="OmniException">The adapter builds no module and the folder's transformer cannot be loaded; the message says to give the adapter a <c>BuildModule</c>.</exception>
     public IDenoiser LoadDenoiser(ScalarType? dtype = null) =>
         Training.BuildModule(Config).Match(
             Some: module => module,
-            None: () => Omni.Models.Loading.TransformerLoader.Load(Config.Path, dtype: dtype).OrThrow());
+            None: () => Omni.Models.Loading.TransformerLoader.Load(Config.Path, dtype: dtype)
+                .MapLeft(e => e with
+                {
+                    Message = e.Message + $" The adapter '{Training.Name}' for {Config.Key} has no BuildModule, so Omni tried to load the folder's "
+                              + "transformer as one of the diffusers transformers it ships. For another architecture, set TrainingAdapter.BuildModule "
+                              + "to build your module and load its weights (WeightLoader.Load); see docs/adding-an-adapter.md.",
+                })
+                .OrThrow());
+
+    /// <summary>
+    /// The decoder the adapter chooses (<see cref="TrainingAdapter.BuildDecoder"/>): the folder's VAE, the architecture's
+    /// own function, or null when rewards score latents (<see cref="Decoding.None"/>).
+    /// </summary>
+    /// <exception cref="OmniException">The adapter asks for the folder's VAE and the folder has none Omni can load.</exception>
+    public Func<Tensor, Tensor>? LoadDecoder() => Training.BuildDecoder(Config) switch
+    {
+        Decoding.Custom custom => custom.Decode,
+        Decoding.Latents => null,
+        _ => Omni.Facade.Training.FolderDecoder.For(Config.Path),
+    };
 
     /// <summary>
     /// Recomputes the current model's log-probability of trained step <paramref name="step"/> of a stored

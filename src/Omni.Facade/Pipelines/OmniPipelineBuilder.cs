@@ -97,10 +97,32 @@ public sealed record OmniPipelineBuilder
                 ? PluginLoader.Load(Registries, assembly).ToValidation()
                 : Success<OmniError, AdapterRegistries>(Registries);
             return registries.Map(r => Registrations.Fold(r, (acc, register) => register(acc)))
-                .Bind(r => r.Training.Get(valid.Key).ToValidation().Bind(training =>
+                .Bind(r => r.Training.Get(valid.Key).MapLeft(e => Unregistered(e, valid, r)).ToValidation().Bind(training =>
                     (valid.Lora.Enabled ? training.ValidateLora(valid) : Success<OmniError, DiffusionModelConfig>(valid))
                     .Bind(_ => training.Schedule(schedulerConfig, valid))
                     .Map(schedule => new OmniPipeline(valid, r, training, r.Rollout.Peek(valid.Key), schedule))));
         });
+    }
+
+    // The registry's own message, told from where the key came: the folder's model_index.json or the caller, the nearest
+    // registered name, and the external-assembly route only when no plugin was loaded.
+    private OmniError Unregistered(OmniError error, DiffusionModelConfig config, AdapterRegistries registries)
+    {
+        if (error.Kind != ErrorKind.NotSupported) return error;
+        var keys = registries.Training.Keys.ToList();
+        var source = ArchitectureGiven ? "as configured" : $"from _class_name in {Path.Combine(config.Path, ModelFolder.ModelIndex)}";
+        var text = $"No diffusion model registered for (architecture='{config.Architecture}' {source}, algorithm='{config.Algorithm}').";
+        var sameArchitecture = keys.Where(k => k.Architecture == config.Architecture).Select(k => k.Algorithm).ToList();
+        if (sameArchitecture.Count > 0)
+            text += $" '{config.Architecture}' is registered for the algorithms [{string.Join(", ", sameArchitecture)}]"
+                    + (Omni.Algebra.Registries.NearestName.Of(config.Algorithm, sameArchitecture) is { } algorithm ? $"; did you mean '{algorithm}'?" : ".");
+        else if (Omni.Algebra.Registries.NearestName.Of(config.Architecture, keys.Select(k => k.Architecture).Distinct()) is { } nearest)
+            text += $" Did you mean '{nearest}'?";
+        text += $" Registered: [{string.Join(", ", keys)}].";
+        text += config.ExternalAssembly is { } assembly
+            ? $" The external assembly '{assembly}' was loaded; none of its plugins registered this key."
+            : " An architecture Omni does not ship comes from a plugin: set external_assembly (configuration key "
+              + "actor_rollout_ref:model:external_assembly) to the assembly whose IOmniPlugin registers it, or call WithAdapter(...).";
+        return error with { Message = text };
     }
 }

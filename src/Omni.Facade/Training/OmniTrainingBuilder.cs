@@ -54,7 +54,7 @@ public sealed record OmniTrainingBuilder
     /// <summary>An adapter file or folder (diffusers or PEFT layout) to start the LoRA from; its layers, rank and alpha replace <see cref="Lora"/>.</summary>
     public string? LoraWeights { get; init; }
 
-    /// <summary>Latents → images in [0, 1]; null uses the folder's VAE.</summary>
+    /// <summary>Latents → images in [0, 1]; null uses the adapter's choice (<see cref="Omni.Algebra.Adapters.TrainingAdapter.BuildDecoder"/>: the folder's VAE by default).</summary>
     public Func<Tensor, Tensor>? Decoder { get; init; }
 
     /// <summary>A module to train instead of the folder's transformer (e.g. one built in code).</summary>
@@ -152,7 +152,7 @@ public sealed record OmniTrainingBuilder
             if (adapter is null) LoraAdapters.Attach(module, lora, Generators.Seeded(LoraSeed));
             LoraAdapters.TrainOnlyAdapters(module);
         }
-        var decode = Decoder ?? FolderDecoder.For(pipeline.Config.Path);
+        var decode = Decoder ?? pipeline.LoadDecoder();
         var combined = Omni.Rewards.MultiReward.Combine([.. Rewards]);
         Func<RewardBatch, CancellationToken, Task<RewardEvaluation>> reward = combined.Evaluate;
         var policy = new Policy
@@ -166,6 +166,7 @@ public sealed record OmniTrainingBuilder
             model = new
             {
                 pipeline.Config.Path, pipeline.Config.Architecture, pipeline.Config.Algorithm, pipeline.Config.Pipeline,
+                pipeline.Config.VaeScaleFactor, pipeline.Config.ExternalAssembly,
                 Sde = new
                 {
                     pipeline.Config.Sde.NoiseLevel, pipeline.Config.Sde.SdeType, pipeline.Config.Sde.WindowSize,

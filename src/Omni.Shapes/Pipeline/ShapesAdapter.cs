@@ -18,13 +18,17 @@ public static class ShapesAdapter
     public static readonly AdapterKey Key = new(ShapesPipeline.ClassName, "flow_grpo");
 
     /// <summary>The training adapter: SD3 FlowGRPO's functions under their own name.</summary>
-    public static TrainingAdapter Training { get; } = Sd3FlowGrpo.Training with { Name = "OmniShapesFlowGRPO" };
+    public static TrainingAdapter Training { get; } = Sd3FlowGrpo.Training with
+    {
+        Name = "OmniShapesFlowGRPO",
+        // Pixel space: the "latents" are the image in [-1, 1].
+        BuildDecoder = _ => Decoding.With(ShapesImages.Decode),
+    };
 
-    /// <summary>The standard rollout in pixel space: initial noise (B, 3, H, W), images decoded to [0, 1].</summary>
+    /// <summary>The standard rollout in pixel space: initial noise (B, 3, H, W).</summary>
     public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, context =>
         from sd3 in context.ModuleAs<Sd3Transformer2DModel>(ShapesPipeline.ClassName)
-        select new[] { context.Request.BatchSize, sd3.Config.InChannels, context.Config.Pipeline.Height, context.Config.Pipeline.Width },
-        decode: ShapesImages.Decode);
+        select new[] { context.Request.BatchSize, sd3.Config.InChannels, context.Config.Pipeline.Height, context.Config.Pipeline.Width });
 
     /// <summary>Adds the pair to <paramref name="registries"/>.</summary>
     public static AdapterRegistries Register(AdapterRegistries registries) => registries.Register(Key, Training, Rollout);

@@ -59,11 +59,11 @@ public static class GroupRollout
     /// <param name="window">The SDE window of this step.</param>
     /// <param name="seeds">The run's seed streams.</param>
     /// <param name="step">The training step (part of every seed).</param>
-    /// <param name="decode">Final latents → images in [0, 1].</param>
-    /// <param name="onChunkDecoded">Called with (first sample, images) as soon as a chunk is decoded (to start its rewards early).</param>
+    /// <param name="decode">Final latents → images in [0, 1]; null keeps the final latents as the chunk's outputs (no decoder).</param>
+    /// <param name="onChunkDecoded">Called with (first sample, outputs) as soon as a chunk is decoded (to start its rewards early).</param>
     public static Either<OmniError, RolloutBatch> Run(
         Policy policy, RolloutAdapter rollout, PromptEmbeddings prompts, IReadOnlyList<int> promptIndices, int groupSize, int microBatch,
-        bool sameNoisePerGroup, SdeWindow window, SeedStreams seeds, int step, Func<Tensor, Tensor> decode,
+        bool sameNoisePerGroup, SdeWindow window, SeedStreams seeds, int step, Func<Tensor, Tensor>? decode,
         Action<int, Tensor>? onChunkDecoded = null)
     {
         var rows = promptIndices.SelectMany(p => Enumerable.Repeat((long)p, groupSize)).ToArray();
@@ -85,7 +85,7 @@ public static class GroupRollout
             {
                 chunks.Add(trajectory);
                 using var scope = NewDisposeScope();
-                var decoded = decode(trajectory.FinalLatents).to(ScalarType.Float32).MoveToOuterDisposeScope();
+                var decoded = (decode is null ? trajectory.FinalLatents.alias() : decode(trajectory.FinalLatents)).to(ScalarType.Float32).MoveToOuterDisposeScope();
                 images.Add(decoded);
                 onChunkDecoded?.Invoke(first, decoded);
                 return unit;

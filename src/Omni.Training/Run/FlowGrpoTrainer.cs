@@ -128,11 +128,23 @@ public sealed class FlowGrpoTrainer : IDisposable
         var scoring = new List<(int First, Task<RewardEvaluation> Task)>();
         var texts = GroupRollout.SampleTexts(_setup.Prompts, indices, o.GroupSize);
         var images = new List<RgbImage>();
+        var latents = new List<Tensor>();   // the reward batches' own copies when there is no decoder, freed once scored
         void StartScoring(int first, Tensor decoded)
         {
-            var chunkImages = RgbImage.FromTensor(decoded);
-            images.AddRange(chunkImages);
-            var batch = RewardBatch.Of(chunkImages, texts.Skip(first).Take(chunkImages.Count));
+            var chunkTexts = texts.Skip(first).Take((int)decoded.shape[0]).ToList();
+            RewardBatch batch;
+            if (_setup.Decode is null)
+            {
+                var copy = decoded.detach().cpu().clone().DetachFromDisposeScope();
+                latents.Add(copy);
+                batch = new RewardBatch([], [.. chunkTexts], [.. chunkTexts.Select(_ => ImmutableDictionary<string, string>.Empty)]) { Latents = copy };
+            }
+            else
+            {
+                var chunkImages = RgbImage.FromTensor(decoded);
+                images.AddRange(chunkImages);
+                batch = RewardBatch.Of(chunkImages, chunkTexts);
+            }
             // Not the run's token: stopping finishes the current step (rewards included) and checkpoints it.
             scoring.Add((first, o.OverlapRewards ? Task.Run(() => _setup.Reward(batch, CancellationToken.None)) : _setup.Reward(batch, CancellationToken.None)));
         }
@@ -146,6 +158,7 @@ public sealed class FlowGrpoTrainer : IDisposable
             evaluations = await Task.WhenAll(scoring.Select(s => s.Task)).ConfigureAwait(false);
             _rewardFailures = 0;
         }
+        catch (Exception) when (DisposeAll(latents)) { throw; }
         catch (Exception e)
         {
             // Whatever a reward throws (a NaN, a scorer that stays down after its retries, a bug in a custom reward), it costs
@@ -155,6 +168,7 @@ public sealed class FlowGrpoTrainer : IDisposable
                 throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {failure}.")]);
             return Finish(step, metrics, clock, $"update skipped: {failure}; weights unchanged", window, images, texts, []);
         }
+        DisposeAll(latents);
         metrics["time/reward_wait_s"] = rewardClock.Elapsed.TotalSeconds;
         var rewards = evaluations.SelectMany(e => e.Total).ToArray();
         if (rewards.Length != rollout.Count)
@@ -219,5 +233,13 @@ public sealed class FlowGrpoTrainer : IDisposable
     {
         _optimizer.Dispose();
         _ema?.Dispose();
+    }
+
+    // Frees the tensors and returns false, so it can run inside an exception filter without catching anything.
+    private static bool DisposeAll(List<Tensor> tensors)
+    {
+        foreach (var t in tensors) t.Dispose();
+        tensors.Clear();
+        return false;
     }
 }

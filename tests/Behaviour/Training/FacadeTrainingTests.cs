@@ -1,3 +1,4 @@
+using Omni.Algebra.Rewards;
 using Omni.Algebra.Errors;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
@@ -70,5 +71,39 @@ public sealed class FacadeTrainingTests
         Assert.Contains("WithPrompts", error.Message);
         Assert.Contains("WithReward", error.Message);
         Assert.Contains("GroupSize", error.Message);
+    }
+
+    [Fact]
+    public async Task An_adapter_without_a_decoder_trains_on_latent_rewards_and_nothing_is_decoded()
+    {
+        using var fixture = new TrainingFixture();
+        var seen = new List<(int Images, long[]? Latents)>();
+        var latentMean = new RewardFunction("latent_mean", (batch, _) =>
+        {
+            lock (seen) seen.Add((batch.Images.Length, batch.Latents?.shape));
+            return Task.FromResult(Enumerable.Range(0, batch.Count).Select(i => batch.Latents![i].mean().item<float>()).ToArray());
+        });
+        var adapter = TinyAdapter.Training with { BuildDecoder = _ => Omni.Algebra.Adapters.Decoding.None };
+        using var run = OmniTraining.From(OmniPipeline.FromFolder(fixture.Pipeline.Config.Path)
+                .WithAlgorithm("flow_grpo").WithSde(Omni.Algebra.Sde.SdeType.Sde, 0.7).WithSteps(6)
+                .WithSize(TinyPolicy.Side, TinyPolicy.Side).WithConfig(c => c with { VaeScaleFactor = 1 })
+                .WithAdapter(TinyAdapter.Architecture, "flow_grpo", adapter, TinyPolicy.Rollout))
+            .WithModule(fixture.Model)
+            .FullFineTuning()
+            .WithPrompts(fixture.Prompts)
+            .WithReward(latentMean)
+            .WithOptions(TrainingFixture.Quick(1))
+            .WriteTo(fixture.RunDirectory)
+            .Build();
+        var summary = await run.RunAsync();
+
+        Assert.Equal(1, summary.StepsCompleted);
+        Assert.NotEmpty(seen);
+        Assert.All(seen, s => Assert.Equal(0, s.Images));
+        Assert.All(seen, s => Assert.Equal(new long[] { 3, TinyPolicy.Side, TinyPolicy.Side }, s.Latents![1..]));
+        // The run's config.json says what the latent shape came from.
+        var model = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(fixture.RunDirectory, "config.json")))!["model"]!;
+        Assert.Equal(1, model["VaeScaleFactor"]!.GetValue<int>());
+        Assert.Null(model["ExternalAssembly"]);
     }
 }
