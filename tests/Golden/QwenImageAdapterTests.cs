@@ -68,7 +68,7 @@ public sealed class QwenImageAdapterTests
             var prediction = model.Run(latent, prompt, mask, timestep / 1000f, shapes);
             if (negative is not null) prediction = Guidance.TrueCfg(prediction, model.Run(latent, negative, null, timestep / 1000f, shapes), trueCfg);
             var direct = SdeStep.Sample(pipeline.Schedule, SdeType.Sde, StepAt.Timesteps(timestep), latent, prediction, 0.7,
-                NextSample.Known(trajectory.Latents.select(1, k + 1))).OrThrow();
+                NextSample.PrevSample(trajectory.Latents.select(1, k + 1))).OrThrow();
             var viaAdapter = pipeline.Recompute(model, microBatch, k);
             TensorAssert.Close(viaAdapter.LogProb, direct.LogProb, TensorAssert.Elementwise, $"step {k} log-prob");
             TensorAssert.Close(viaAdapter.LogProb, trajectory.LogProbs.select(1, k), TensorAssert.Reduced, $"step {k} vs rollout");

@@ -65,7 +65,7 @@ public sealed class Sd3AdapterTests
                 prediction = unconditional + g * (prediction - unconditional);
             }
             var direct = SdeStep.Sample(pipeline.Schedule, SdeType.Sde, StepAt.Timesteps(timestep), latent, prediction, 0.7,
-                NextSample.Known(trajectory.Latents.select(1, k + 1))).OrThrow();
+                NextSample.PrevSample(trajectory.Latents.select(1, k + 1))).OrThrow();
             var viaAdapter = pipeline.Recompute(model, microBatch, k);
             TensorAssert.Close(viaAdapter.LogProb, direct.LogProb, TensorAssert.Elementwise, $"step {k} log-prob");
             TensorAssert.Close(viaAdapter.LogProb, trajectory.LogProbs.select(1, k), TensorAssert.Reduced, $"step {k} vs rollout");

@@ -44,12 +44,12 @@ public sealed class SdeStepGoldenTests
         var mode = c.GetProperty("mode").GetString();
         var (at, next) = mode switch
         {
-            "given" => (StepAt.At(c.GetProperty("step_index").GetInt32()), NextSample.Known(Suite.Tensor(c, "inputs", "prev_sample"))),
-            "seeded" => (StepAt.At(c.GetProperty("step_index").GetInt32()),
-                         NextSample.WithNoise(NoiseSource.Seeded(c.GetProperty("noise_seed").GetInt64()).Draw(shape))),
-            "seeded_list" => (StepAt.At(c.GetProperty("step_index").GetInt32()),
-                              NextSample.WithNoise(NoiseSource.PerSample(ManifestReading.Longs(c, "noise_seeds")).Draw(shape))),
-            "per_sample_t" => (StepAt.Timesteps(Suite.Tensor(c, "inputs", "timestep")), NextSample.Known(Suite.Tensor(c, "inputs", "prev_sample"))),
+            "given" => (StepAt.Index(c.GetProperty("step_index").GetInt32()), NextSample.PrevSample(Suite.Tensor(c, "inputs", "prev_sample"))),
+            "seeded" => (StepAt.Index(c.GetProperty("step_index").GetInt32()),
+                         NextSample.FromNoise(NoiseSource.Seeded(c.GetProperty("noise_seed").GetInt64()).Draw(shape))),
+            "seeded_list" => (StepAt.Index(c.GetProperty("step_index").GetInt32()),
+                              NextSample.FromNoise(NoiseSource.PerSample(ManifestReading.Longs(c, "noise_seeds")).Draw(shape))),
+            "per_sample_t" => (StepAt.Timesteps(Suite.Tensor(c, "inputs", "timestep")), NextSample.PrevSample(Suite.Tensor(c, "inputs", "prev_sample"))),
             _ => throw new NotSupportedException($"{id}: unknown mode {mode}"),
         };
 

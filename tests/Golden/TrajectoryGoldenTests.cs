@@ -39,7 +39,7 @@ public sealed class TrajectoryGoldenTests
         for (var k = 0; k < state.NumInferenceSteps; k++)
         {
             var v = Velocity(x, tensor(state.Sigmas[k]), a);
-            var r = SdeStep.Sample(state, type, StepAt.At(k), x, v, eta, NextSample.WithNoise(stepNoise.Draw(shape))).OrThrow();
+            var r = SdeStep.Sample(state, type, StepAt.Index(k), x, v, eta, NextSample.FromNoise(stepNoise.Draw(shape))).OrThrow();
             x = r.PrevSample;
             latents.Add(x);
             logProbs.Add(r.LogProb);
@@ -63,7 +63,7 @@ public sealed class TrajectoryGoldenTests
             var sigma = tensor(t.data<float>().ToArray().Select(tv => state.Sigmas[TimestepIndex.Of(state, tv).OrThrow()]).ToArray())
                 .reshape(shape[0], 1, 1);
             var v = Velocity(xk, sigma, a);
-            var r = SdeStep.Sample(state, type, StepAt.Timesteps(t), xk, v, eta, NextSample.Known(storedLatents[.., k + 1].contiguous())).OrThrow();
+            var r = SdeStep.Sample(state, type, StepAt.Timesteps(t), xk, v, eta, NextSample.PrevSample(storedLatents[.., k + 1].contiguous())).OrThrow();
             recomputed.Add(r.LogProb);
         }
         TensorAssert.Close(stack(recomputed, 1), Suite.Tensor(c, "outputs", "recomputed_log_probs"), TensorAssert.Reduced, id + " recomputed_log_probs");

@@ -66,7 +66,7 @@ public sealed class WanAdapterTests : IDisposable
             var prediction = model.Run(latent, prompt * mask.unsqueeze(-1).to(ScalarType.Float32), timestep.to(ScalarType.Int64));
             if (negative is not null) prediction = Guidance.Combine(prediction, model.Run(latent, negative, timestep.to(ScalarType.Int64)), trueCfg);
             var direct = SdeStep.Sample(pipeline.Schedule, SdeType.DanceSde, StepAt.Timesteps(timestep), latent, prediction, 0.7,
-                NextSample.Known(trajectory.Latents.select(1, k + 1))).OrThrow();
+                NextSample.PrevSample(trajectory.Latents.select(1, k + 1))).OrThrow();
             var viaAdapter = pipeline.Recompute(model, microBatch, k);
             TensorAssert.Close(viaAdapter.LogProb, direct.LogProb, TensorAssert.Elementwise, $"step {k} log-prob");
             TensorAssert.Close(viaAdapter.LogProb, trajectory.LogProbs.select(1, k), TensorAssert.Reduced, $"step {k} vs rollout");

@@ -21,7 +21,7 @@ public sealed class RolloutPropertyTests
         for (var k = 0; k < state.NumInferenceSteps; k++)
         {
             var v = -0.3 * x + 0.1 * x.tanh();
-            var r = SdeStep.Sample(state, s.Type, StepAt.At(k), x, v, s.NoiseLevel, NextSample.WithNoise(stepNoise.Draw(s.Shape))).OrThrow();
+            var r = SdeStep.Sample(state, s.Type, StepAt.Index(k), x, v, s.NoiseLevel, NextSample.FromNoise(stepNoise.Draw(s.Shape))).OrThrow();
             x = r.PrevSample;
             latents.Add(x);
             logProbs.Add(r.LogProb);

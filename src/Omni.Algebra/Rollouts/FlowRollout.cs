@@ -43,8 +43,8 @@ public static class FlowRollout
             if (i == window.Start) recording.Latents.Add(x);
             return from prediction in velocity(x, i)
                    let noise = stepNoise.Draw(x.shape, ScalarType.Float32, x.device)
-                   from step in SdeStep.Sample(schedule, sde.SdeType, StepAt.At(i), x, prediction.to(ScalarType.Float32),
-                                               inWindow ? sde.NoiseLevel : 0.0, NextSample.WithNoise(noise))
+                   from step in SdeStep.Sample(schedule, sde.SdeType, StepAt.Index(i), x, prediction.to(ScalarType.Float32),
+                                               inWindow ? sde.NoiseLevel : 0.0, NextSample.FromNoise(noise))
                    select recording.Keep(x, step, inWindow);
         }
         return Enumerable.Range(0, n)

@@ -71,16 +71,16 @@ public sealed class FlowMatchSdeScheduler
         NextSample next;
         if (prevSample is not null)
         {
-            next = NextSample.Known(prevSample.to(ScalarType.Float32));
+            next = NextSample.PrevSample(prevSample.to(ScalarType.Float32));
         }
         else
         {
             var source = generator is null
                 ? throw new ArgumentNullException(nameof(generator), "Pass a generator (or the previous sample): Omni never draws from a hidden global RNG.")
                 : NoiseSource.From(generator);
-            next = NextSample.WithNoise(source.Draw(modelOutput.shape, ScalarType.Float32, modelOutput.device));
+            next = NextSample.FromNoise(source.Draw(modelOutput.shape, ScalarType.Float32, modelOutput.device));
         }
-        var result = SdeStep.Sample(state, sdeType, StepAt.At(StepIndex.Value), x, modelOutput, noiseLevel, next, includeLogProbNormalizer).OrThrow();
+        var result = SdeStep.Sample(state, sdeType, StepAt.Index(StepIndex.Value), x, modelOutput, noiseLevel, next, includeLogProbNormalizer).OrThrow();
         StepIndex += 1;
         return new StepResult(
             result.PrevSample.MoveToOuterDisposeScope(), result.LogProb.MoveToOuterDisposeScope(),
