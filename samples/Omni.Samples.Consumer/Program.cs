@@ -3,6 +3,7 @@
 //
 //   dotnet pack Functional.sln -c Release                  (from the repository root: writes artifacts/packages)
 //   dotnet run -c Release --project samples/Omni.Samples.Consumer [-- <shapes model folder or ""> <run folder>]
+using Microsoft.Extensions.Logging;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
 using Omni.Algebra.Sde;
@@ -18,6 +19,9 @@ var folder = args is [{ Length: > 0 } given, ..] ? given
     : ShapesPipelineFolder.Bundled ?? throw new DirectoryNotFoundException("The Omni.Shapes package puts models/omni-shapes-tiny beside the app; it is missing.");
 var runDirectory = args is [_, { Length: > 0 } runFolder, ..] ? runFolder : Path.Combine("runs", "consumer-sample");
 
+// Omni logs what it loads and every training step; here to the console, one line each.
+using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(console => console.SingleLine = true));
+
 using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
 shapes.Eval();
 
@@ -25,7 +29,8 @@ shapes.Eval();
 // model's adapters added to the built-in ones.
 var pipelineBuilder = OmniPipelineBuilder.For(shapes.ModelConfig(folder, steps: 10))
     .WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries))
-    .WithSde(SdeType.Sde, noiseLevel: 0.7);
+    .WithSde(SdeType.Sde, noiseLevel: 0.7)
+    .WithLogging(loggers);
 var pipeline = pipelineBuilder.Build();
 
 // Sampling: one trajectory (latents, log-probs, timesteps) and the decoded images, scored by the shapes reward.
@@ -50,11 +55,10 @@ var redness = RewardFunction.PerSample("redness", (image, prompt, metadata) =>
     return red / (float)(image.Width * image.Height);
 });
 
-// Training: two Flow-GRPO steps with LoRA adapters on every linear layer.
+// Training: two Flow-GRPO steps with LoRA adapters on every linear layer (the adapter decodes: pixel space).
 var training = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(64).Select(p => p.Text).ToList()).OrThrow();
 using var run = OmniTraining.From(pipelineBuilder)
     .WithModule(shapes.Transformer)
-    .WithDecoder(ShapesImages.Decode)
     .WithPrompts(training)
     .WithReward(redness)
     .WithLora(rank: 4, alpha: 4, targets: ["all-linear"])

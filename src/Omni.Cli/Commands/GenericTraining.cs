@@ -20,7 +20,10 @@ public static class GenericTraining
         if (rewards.Count == 0) throw new ArgumentException("Name at least one reward: --reward jpeg_compressibility, or --reward https://scorer/score.");
         var model = ModelConfigBinding.Bind(configuration).Match(c => c, e => throw new Omni.Algebra.Errors.OmniException([.. e]));
         var options = CliConfiguration.Training(configuration, new TrainingOptions());
+        using var loggers = CliLogging.Create(configuration);
         var builder = OmniTraining.From(OmniPipelineBuilder.For(model))
+            .WithLogging(loggers)
+            .ObserveWith(new Omni.Training.Observers.ProgressObserver(Console.Out, !Console.IsOutputRedirected))
             .WithPrompts(PromptEmbeddings.Load(promptsPath))
             .WithOptions(options)
             .WriteTo(runDirectory);

@@ -93,9 +93,11 @@ public static class ShapesJob
         var limit = configuration.GetValue("omni:prompt_limit", ShapesWorld.Training.Length);
         var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
         var loraRank = configuration.GetValue("omni:lora_rank", DefaultLoraRank);
+        using var loggers = CliLogging.Create(configuration);
         var builder = OmniTraining.From(pipeline)
+            .WithLogging(loggers)
+            .ObserveWith(new Omni.Training.Observers.ProgressObserver(Console.Out, !Console.IsOutputRedirected))
             .WithModule(shapes.Transformer)
-            .WithDecoder(ShapesImages.Decode)
             .WithPrompts(prompts)
             .WithOptions(options)
             .WriteTo(runDirectory);

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
@@ -66,6 +68,9 @@ public sealed record OmniTrainingBuilder
     /// <summary>The run folder.</summary>
     public string RunDirectory { get; init; } = "runs/omni";
 
+    /// <summary>Where the run reports (progress, checkpoints, skipped steps, what was loaded); nothing by default.</summary>
+    public ILoggerFactory Loggers { get; init; } = NullLoggerFactory.Instance;
+
     /// <summary>Extra observers (besides the defaults chosen by <see cref="DefaultObservers"/>).</summary>
     public ImmutableArray<ITrainingObserver> Observers { get; init; } = [];
 
@@ -118,6 +123,10 @@ public sealed record OmniTrainingBuilder
 
     /// <summary>Writes checkpoints, metrics and pictures under <paramref name="runDirectory"/>.</summary>
     public OmniTrainingBuilder WriteTo(string runDirectory) => this with { RunDirectory = runDirectory };
+
+    /// <summary>Reports through <paramref name="loggers"/> (also used for the pipeline's build).</summary>
+    public OmniTrainingBuilder WithLogging(ILoggerFactory loggers) =>
+        this with { Loggers = loggers ?? throw new ArgumentNullException(nameof(loggers)), Pipeline = Pipeline.WithLogging(loggers) };
 
     /// <summary>Adds an observer.</summary>
     public OmniTrainingBuilder ObserveWith(ITrainingObserver observer) => this with { Observers = Observers.Add(observer) };
@@ -175,7 +184,13 @@ public sealed record OmniTrainingBuilder
             },
             lora = lora, lora_weights = LoraWeights, training = Options, rewards = Rewards.Select(r => new { r.Reward.Name, r.Weight }),
         }, new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } }));
-        var observers = DefaultObservers ? StandardObservers.For(RunDirectory, Options).AddRange(Observers) : Observers;
+        var log = Loggers.CreateLogger("Omni.Facade.Training");
+        log.LogInformation("Training {Parameters:N0} parameters in {Tensors} tensors of {Architecture} ({Mode}); run folder {RunDirectory}",
+            policy.Trainable.Sum(p => p.Parameter.numel()), policy.Trainable.Count, pipeline.Config.Architecture,
+            lora is null ? "full fine-tuning" : $"LoRA rank {lora.Rank}, alpha {lora.Alpha}{(adapter is null ? "" : $", from {adapter.Path}")}",
+            RunDirectory);
+        log.LogInformation("Decoding: {Decoder}", Decoder is not null ? "WithDecoder's function" : decode is null ? "none (rewards score latents)" : "the adapter's choice");
+        var observers = DefaultObservers ? StandardObservers.For(RunDirectory, Options, Loggers).AddRange(Observers) : Observers;
         var setup = new TrainingSetup
         {
             Policy = policy, Prompts = Prompts!, Reward = reward, Decode = decode, Options = Options,

@@ -3,14 +3,15 @@ using Omni.Training.Run;
 
 namespace Omni.Training.Observers;
 
-/// <summary>A console progress line per step (rewritten in place on a terminal) with ETA and the key metrics, and skip reasons.</summary>
+/// <summary>
+/// A progress line per step (rewritten in place on a terminal) with ETA and the key metrics, and skip reasons, written to
+/// <paramref name="writer"/> — the <c>omni</c> CLI's display (<c>new ProgressObserver(Console.Out, !Console.IsOutputRedirected)</c>).
+/// Libraries report through <see cref="LoggingObserver"/> instead.
+/// </summary>
 public sealed class ProgressObserver(TextWriter writer, bool rewriteLine) : ITrainingObserver
 {
     private static readonly string[] Shown = ["reward/mean", "reward/std", "actor/kl_loss", "actor/pg_clipfrac", "actor/grad_norm"];
     private ConsoleProgress? _progress;
-
-    /// <summary>Progress on the process console.</summary>
-    public static ProgressObserver ForConsole() => new(Console.Out, !Console.IsOutputRedirected);
 
     /// <inheritdoc />
     public void RunStarting(int firstStep, int totalSteps)

@@ -3,6 +3,7 @@ using Omni.Algebra.Errors;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
 using Omni.Reporting;
+using Omni.Training.Observers;
 using Omni.Tests.Behaviour.Support;
 
 namespace Omni.Tests.Behaviour.Training;
@@ -105,5 +106,20 @@ public sealed class FacadeTrainingTests
         var model = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(fixture.RunDirectory, "config.json")))!["model"]!;
         Assert.Equal(1, model["VaeScaleFactor"]!.GetValue<int>());
         Assert.Null(model["ExternalAssembly"]);
+    }
+
+    [Fact]
+    public async Task The_run_reports_through_the_given_logger_factory()
+    {
+        using var fixture = new TrainingFixture();
+        var logs = new CapturedLogs();
+        using (var run = Builder(fixture, fixture.RunDirectory).WithOptions(TrainingFixture.Quick(2) with { CheckpointEvery = 2 }).WithLogging(logs).Build())
+            await run.RunAsync();
+        var entries = logs.Entries.ToList();
+        Assert.Contains(entries, e => e.Category == "Omni.Facade.Pipelines" && e.Message.Contains("adapter TinyTestAdapter"));
+        Assert.Contains(entries, e => e.Category == "Omni.Facade.Training" && e.Message.Contains("full fine-tuning"));
+        Assert.Equal(2, entries.Count(e => e.Category == LoggingObserver.ProgressCategory && e.Message.StartsWith("Step ")));
+        Assert.Contains(entries, e => e.Category == LoggingObserver.RunCategory && e.Message.StartsWith("Checkpoint after step 2"));
+        Assert.Contains(entries, e => e.Category == LoggingObserver.RunCategory && e.Message.StartsWith("Finished 2 steps"));
     }
 }
