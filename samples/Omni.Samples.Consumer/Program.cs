@@ -33,12 +33,15 @@ var pipelineBuilder = OmniPipelineBuilder.For(shapes.ModelConfig(folder, steps: 
     .WithLogging(loggers);
 var pipeline = pipelineBuilder.Build();
 
-// Sampling: one trajectory (latents, log-probs, timesteps) and the decoded images, scored by the shapes reward.
+// Sampling: one trajectory (latents, log-probs, timesteps), decoded with the architecture's own decoder, scored by the
+// shapes reward.
 string[] texts = ["two red circles above a blue square", ShapesWorld.HeldOut[0].Text];
 var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, texts).OrThrow();
 using (var trajectory = pipeline.Rollout(shapes.Transformer, prompts, seeds: [1, 2]))
 {
-    var images = RgbImage.FromTensor(trajectory.Decoded!);
+    var decode = pipeline.LoadDecoder()!;                                 // the shapes adapter decodes pixel space itself
+    using var decoded = decode(trajectory.FinalLatents);
+    var images = RgbImage.FromTensor(decoded);
     SampleGrid.Save(Path.Combine(Directory.CreateDirectory(runDirectory).FullName, "samples.png"), images, columns: 2, padding: 2, scale: 3);
     for (var i = 0; i < texts.Length; i++)
         Console.WriteLine($"sampled \"{texts[i]}\": shapes reward {ShapesReward.Evaluate(ShapesPrompt.Parse(texts[i]).OrThrow(), images[i]).Total:F3}, "

@@ -33,7 +33,7 @@ namespace Omni.Facade.Training;
 /// </summary>
 public sealed record OmniTrainingBuilder
 {
-    internal OmniTrainingBuilder(OmniPipelineBuilder pipeline) => Pipeline = pipeline;
+    internal OmniTrainingBuilder(OmniPipelineBuilder pipeline) => (Pipeline, Loggers) = (pipeline, pipeline.Loggers);
 
     /// <summary>The pipeline (model folder, adapter key, sampling settings).</summary>
     public OmniPipelineBuilder Pipeline { get; init; }
@@ -68,7 +68,7 @@ public sealed record OmniTrainingBuilder
     /// <summary>The run folder.</summary>
     public string RunDirectory { get; init; } = "runs/omni";
 
-    /// <summary>Where the run reports (progress, checkpoints, skipped steps, what was loaded); nothing by default.</summary>
+    /// <summary>Where the run reports (progress, checkpoints, skipped steps, what was loaded); the pipeline builder's by default.</summary>
     public ILoggerFactory Loggers { get; init; } = NullLoggerFactory.Instance;
 
     /// <summary>Extra observers (besides the defaults chosen by <see cref="DefaultObservers"/>).</summary>
