@@ -81,14 +81,14 @@ public static class PolicyUpdate
                         if (d.OldMeans is not null) inputs = inputs.Add("old_prev_sample_mean", d.OldMeans.select(1, j));
                         if (d.ReferenceMeans is not null) inputs = inputs.Add("ref_prev_sample_mean", d.ReferenceMeans.select(1, j));
                         var lossInputs = new LossInputs(output, inputs, settings);
-                        var main = ObjectiveRegistry.ValidateInputs(loss, lossInputs).Map(loss.Compute).OrThrow();
+                        var main = ObjectiveRegistry.ValidateInputs(loss, lossInputs).Bind(loss.Compute).OrThrow();
                         var total = main.Loss;
                         Record("actor/pg_loss", main.Loss.detach().item<float>());
                         foreach (var (k, v) in main.Metrics) Record(k, v);
                         firstRatio ??= main.Metrics.GetValueOrDefault("actor/ratio_mean", double.NaN);
                         if (kl is not null)
                         {
-                            var klResult = ObjectiveRegistry.ValidateInputs(kl, lossInputs).Map(kl.Compute).OrThrow();
+                            var klResult = ObjectiveRegistry.ValidateInputs(kl, lossInputs).Bind(kl.Compute).OrThrow();
                             foreach (var (k, v) in klResult.Metrics) Record(k, v);
                             total = total + klResult.Loss * options.KlCoefficient;
                         }
