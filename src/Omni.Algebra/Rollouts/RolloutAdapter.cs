@@ -39,7 +39,7 @@ public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<Omn
             using var drawn = request.InitialNoise.Draw(latentShape(context), ScalarType.Float32, request.PromptEmbeds.device);
             // Some pipelines draw noise in one layout and denoise in another (Qwen-Image packs 2×2 patches).
             using var initial = prepareInitial is null ? drawn.alias() : prepareInitial(drawn);
-            var window = request.WindowFor(config.Sde, schedule.NumInferenceSteps);
+            var windows = request.WindowsFor(config.Sde, schedule.NumInferenceSteps);
             Either<OmniError, Tensor> Velocity(Tensor x, int step)
             {
                 using var t = full(x.shape[0], schedule.Timesteps[step], ScalarType.Float32, x.device);
@@ -47,7 +47,7 @@ public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<Omn
                                                    request.NegativePromptEmbeds, request.NegativePromptEmbedsMask, request.Extras);
                 return AdapterCalls.Predict(training, module, config, inputs, step);
             }
-            return FlowRollout.Run(schedule, config.Sde, window, initial, Velocity, request.StepNoise, recordMeans).Map(steps =>
+            return FlowRollout.Run(schedule, config.Sde, windows, initial, Velocity, request.StepNoise, recordMeans).Map(steps =>
                 new Trajectory(steps.Latents, steps.LogProbs, steps.Timesteps, steps.PrevSampleMeans, steps.FinalLatents,
                     request.PromptEmbeds, request.PromptEmbedsMask, request.NegativePromptEmbeds, request.NegativePromptEmbedsMask,
                     decode?.Invoke(steps.FinalLatents), request.Extras ?? System.Collections.Immutable.ImmutableDictionary<string, object?>.Empty));

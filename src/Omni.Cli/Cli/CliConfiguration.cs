@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Configuration;
+using Omni.Facade.Configuration;
 using Omni.Training.Options;
 
 namespace Omni.Cli.Cli;
@@ -37,13 +38,32 @@ public static class CliConfiguration
         return new KeyValuePair<string, string?>(pair[..at].Trim(), pair[(at + 1)..].Trim());
     });
 
-    /// <summary>Training options from the <c>training</c> section over <paramref name="defaults"/>; unknown keys are errors.</summary>
+    /// <summary>
+    /// Training options from the <c>training</c> section over <paramref name="defaults"/>, then the reference's keys for the same
+    /// settings (<see cref="TrainingConfigBinding"/>); unknown keys are errors.
+    /// </summary>
     /// <exception cref="InvalidOperationException">A value does not convert, or a key is unknown (the message names it).</exception>
+    /// <exception cref="Omni.Algebra.Errors.OmniException">A reference key is unknown, malformed or contradicts its <c>training</c> twin.</exception>
     public static TrainingOptions Training(IConfiguration configuration, TrainingOptions defaults)
     {
         var section = configuration.GetSection(TrainingSection);
         var bound = defaults with { };
         section.Bind(bound, o => o.ErrorOnUnknownConfiguration = true);
-        return bound;
+        return TrainingConfigBinding.Apply(configuration, bound).Match(o => o, e => throw new Omni.Algebra.Errors.OmniException([.. e]));
+    }
+
+    /// <summary>The distillation teacher's folder (<c>distillation:teacher_models:teacher_model:model_path</c>), if configured.</summary>
+    /// <exception cref="ArgumentException"><c>distillation:enabled</c> is true without a teacher path, or an unsupported teacher entry.</exception>
+    public static string? Teacher(IConfiguration configuration)
+    {
+        var section = configuration.GetSection("distillation");
+        var path = section["teacher_models:teacher_model:model_path"];
+        var others = section.GetSection("teacher_models").GetChildren().Select(c => c.Key).Where(k => k != "teacher_model").ToList();
+        if (others.Count > 0)
+            throw new ArgumentException($"Diffusion distillation supports a single teacher under distillation:teacher_models:teacher_model, got [{string.Join(", ", others)}].");
+        if (section["enabled"] is { } enabled && bool.TryParse(enabled, out var on) && on && string.IsNullOrWhiteSpace(path))
+            throw new ArgumentException("distillation:enabled is true but no teacher is set: distillation:teacher_models:teacher_model:model_path=<folder>.");
+        if (section["enabled"] is { } off && bool.TryParse(off, out var isOn) && !isOn) return null;
+        return string.IsNullOrWhiteSpace(path) ? null : path;
     }
 }

@@ -30,6 +30,7 @@ public static class GenericTraining
             var (reward, weight) = RewardSpecs.Parse(spec);
             builder = builder.WithReward(reward, weight);
         }
+        if (CliConfiguration.Teacher(configuration) is { } teacher) builder = builder.WithTeacher(teacher);
         if (fresh) builder = builder.StartFresh();
         using var run = builder.Build();
         var summary = await run.RunAsync(stop);

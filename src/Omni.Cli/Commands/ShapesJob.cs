@@ -6,6 +6,7 @@ using Omni.Algebra.Sde;
 using Omni.Algebra.Training;
 using Omni.Algebra.Config;
 using Omni.Cli.Cli;
+using Omni.Facade.Configuration;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
 using Omni.Models;
@@ -18,8 +19,9 @@ using Omni.Training.Options;
 namespace Omni.Cli.Commands;
 
 /// <summary>
-/// The main job: FlowGRPO on the bundled shapes model with the shapes reward, held-out reward before and after, and
-/// before/after grids on the same prompts and seeds.
+/// The main job: RL fine-tuning of the bundled shapes model with the shapes reward — FlowGRPO by default, any objective of the
+/// registry through <c>actor_rollout_ref:model:algorithm</c> (or <c>actor_rollout_ref:actor:diffusion_loss:loss_mode</c>) — with
+/// the held-out reward before and after, and before/after grids on the same prompts and seeds.
 /// </summary>
 public static class ShapesJob
 {
@@ -38,6 +40,26 @@ public static class ShapesJob
         Steps = 140, PromptsPerStep = 32, GroupSize = 4, MicroBatchSize = 128, LearningRate = 1e-4, ClipRatio = 1e-3,
         Window = WindowStrategy.Random, WindowSize = 4, WindowRangeStart = 0, WindowRangeEnd = 4, TimestepFraction = 1.0,
         RecomputeOldLogProbs = false, UseKl = true, KlCoefficient = 0.04, CheckpointEvery = 10, SampleGridEvery = 10, Seed = 42,
+    };
+
+    /// <summary>
+    /// The shapes job's defaults for an objective: <see cref="Defaults"/> for the policy-gradient family; for the others the
+    /// reference's recipe values where it has them (DPO β 100; NFT β 0.1, <c>ref_kl_coef</c> 1e-4), ODE rollouts for DPO and
+    /// DiffusionNFT (they train on clean latents), no reverse-SDE KL where it does not apply, and distillation without KL
+    /// (the teacher anchors the student). Every value can be overridden by configuration.
+    /// </summary>
+    public static TrainingOptions DefaultsFor(string loss) => loss switch
+    {
+        "dpo" => Defaults with
+        {
+            UseKl = false, Window = WindowStrategy.Full, DpoBeta = 100, MicroBatchSize = 64, LearningRate = 3e-5,
+        },
+        "diffusion_nft" => Defaults with
+        {
+            UseKl = false, Window = WindowStrategy.Full, MixBeta = 0.1, RefKlCoefficient = 1e-4, TimestepFraction = 0.4, LearningRate = 3e-5,
+        },
+        "distill_kl" or "distill_fm_mse" => Defaults with { UseKl = false },
+        _ => Defaults,
     };
 
     /// <summary>LoRA rank for the shapes model (0 = full fine-tuning); configuration key <c>omni:lora_rank</c>.</summary>
@@ -60,33 +82,59 @@ public static class ShapesJob
     /// <summary>Runs <c>omni train</c> on a shapes pipeline folder.</summary>
     public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh, CancellationToken stop)
     {
-        var options = CliConfiguration.Training(configuration, Defaults);
+        // Everything the command line can get wrong is checked before any model loads or any sample is drawn.
+        var section = configuration.GetSection("actor_rollout_ref:model");
+        var algorithm = section["algorithm"] ?? "flow_grpo";
+        var registries = ShapesAdapter.Register(BuiltInAdapters.Registries);
+        var lossName = configuration[$"{TrainingConfigBinding.LossSection}:loss_mode"] ?? configuration["training:LossMode"]
+            ?? registries.Objectives.Resolve(algorithm).Match(r => r.Loss.Name, _ => algorithm);
+        var options = CliConfiguration.Training(configuration, DefaultsFor(lossName));
+        var loraRank = configuration.GetValue("omni:lora_rank", DefaultLoraRank);
+        var teacherFolder = CliConfiguration.Teacher(configuration);
+        var sampling = ShapesSampling.Default;
+        // The reference's keys (actor_rollout_ref:model:algo:noise_level / sde_type / sde_window_* / pipeline:*) override the shapes defaults.
+        var sdeType = section["algo:sde_type"] is { } typeName
+            ? SdeTypes.Parse(typeName).Match(t => t, e => throw new OmniException([e]))
+            : DefaultSdeType;
+        var windowRange = section.GetSection("algo:sde_window_range").GetChildren().Select(c => int.Parse(c.Value!, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var sde = new SdeSettings
+        {
+            NoiseLevel = section.GetValue("algo:noise_level", RolloutNoiseLevel), SdeType = sdeType,
+            WindowSize = section.GetValue<int?>("algo:sde_window_size"), WindowRange = windowRange.Length == 2 ? (windowRange[0], windowRange[1]) : null,
+        };
+        var resources = new ObjectiveResources(loraRank > 0, HasReference: true, HasTeacher: teacherFolder is not null);
+        var plan = ObjectivePlan.Resolve(options, algorithm, registries.Objectives, resources);
+        var problems = plan.Match(_ => [], e => e.ToList());
+        problems.AddRange(TrainingOptionsRules.Validate(options).Match(_ => [], e => e.ToList()));
+        if (!registries.Training.Peek(new Omni.Algebra.Adapters.AdapterKey(ShapesPipeline.ClassName, algorithm)).IsSome)
+            problems.Add(registries.Training.Get(ShapesPipeline.ClassName, algorithm).Match(_ => OmniError.Invalid(""), e => e));
+        if (teacherFolder is not null && !Directory.Exists(teacherFolder))
+            problems.Add(new OmniError(ErrorKind.NotFound, $"The teacher folder '{teacherFolder}' does not exist."));
+        if (problems.Count > 0) throw new OmniException([.. problems.Distinct()]);
+        var objectives = plan.Match(p => p, _ => throw new InvalidOperationException("unreachable"));
+
         using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
         shapes.Eval();
+        using var teacher = teacherFolder is null ? null : ShapesPipelineFolder.Load(teacherFolder).OrThrow();
+        teacher?.Eval();
         Directory.CreateDirectory(runDirectory);
-        Console.WriteLine($"omni train: FlowGRPO on {folder} ({ShapesWorld.Training.Length} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}");
+        Console.WriteLine($"omni train: {algorithm} (loss {objectives.Loss.Name}) on {folder} ({ShapesWorld.Training.Length} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}"
+                          + (teacherFolder is null ? "" : $", teacher {teacherFolder}"));
 
         var before = ShapesEvaluation.HeldOutReward(shapes);
         Console.WriteLine($"held-out reward before: {Describe(before)}");
         SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
 
-        // A frozen copy for the KL term of full fine-tuning, loaded only when KL is on (LoRA's reference is the base with adapters off).
-        using var reference = options.UseKl ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
+        // A frozen copy for full fine-tuning's reference (KL, DPO, NFT's ref_kl_coef), loaded only when the objective needs one
+        // (LoRA's reference is the base with adapters off).
+        using var reference = loraRank == 0 && objectives.NeedsReference(options) ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
         reference?.Eval();
-        var sampling = ShapesSampling.Default;
-        // The reference's keys (actor_rollout_ref:model:algo:noise_level / sde_type / pipeline:*) override the shapes defaults.
-        var section = configuration.GetSection("actor_rollout_ref:model");
-        var sdeType = section["algo:sde_type"] is { } typeName
-            ? SdeTypes.Parse(typeName).Match(t => t, e => throw new OmniException([e]))
-            : DefaultSdeType;
-        var model = shapes.ModelConfig(folder, steps: section.GetValue("pipeline:num_inference_steps", sampling.Steps),
-                                       guidanceScale: section.GetValue("pipeline:guidance_scale", sampling.GuidanceScale),
-                                       sde: new SdeSettings { NoiseLevel = section.GetValue("algo:noise_level", RolloutNoiseLevel), SdeType = sdeType });
-        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries));
+        var model = shapes.ModelConfig(folder, algorithm, steps: section.GetValue("pipeline:num_inference_steps", sampling.Steps),
+                                       guidanceScale: section.GetValue("pipeline:guidance_scale", sampling.GuidanceScale), sde: sde);
+        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(registries);
         // omni:prompt_limit trains on the first N training prompts only (an overfitting check: the reward must climb).
         var limit = configuration.GetValue("omni:prompt_limit", ShapesWorld.Training.Length);
         var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
-        var loraRank = configuration.GetValue("omni:lora_rank", DefaultLoraRank);
         var builder = OmniTraining.From(pipeline)
             .WithModule(shapes.Transformer)
             .WithDecoder(ShapesImages.Decode)
@@ -99,6 +147,11 @@ public static class ShapesJob
             builder = builder.WithReward(reward, weight);
         }
         if (reference is not null) builder = builder.WithReference(reference.Transformer);
+        if (teacher is not null)
+        {
+            foreach (var p in teacher.Transformer.parameters()) p.requires_grad_(false);
+            builder = builder.WithTeacher(teacher.Transformer);
+        }
         builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
         if (fresh) builder = builder.StartFresh();
         using var run = builder.Build();

@@ -57,8 +57,17 @@ public sealed record OmniTrainingBuilder
     /// <summary>A module to train instead of the folder's transformer (e.g. one built in code).</summary>
     public nn.Module? Module { get; init; }
 
-    /// <summary>The frozen reference policy for KL with full fine-tuning (defaults to a second load of the folder's transformer).</summary>
+    /// <summary>
+    /// The frozen reference policy of full fine-tuning (KL, Diffusion-DPO, DiffusionNFT's <c>ref_kl_coef</c>); defaults to a second
+    /// load of the folder's transformer when the objective needs one.
+    /// </summary>
     public Omni.Algebra.Adapters.IDenoiser? Reference { get; init; }
+
+    /// <summary>The distillation teacher, when given as a module.</summary>
+    public Omni.Algebra.Adapters.IDenoiser? Teacher { get; init; }
+
+    /// <summary>The distillation teacher's pipeline folder (its transformer is loaded frozen, in float32), when given as a folder.</summary>
+    public string? TeacherFolder { get; init; }
 
     /// <summary>The run folder.</summary>
     public string RunDirectory { get; init; } = "runs/omni";
@@ -97,6 +106,20 @@ public sealed record OmniTrainingBuilder
     /// <summary>Adds β·KL to the reference policy.</summary>
     public OmniTrainingBuilder WithKl(double coefficient) => WithOptions(o => o with { UseKl = true, KlCoefficient = coefficient });
 
+    /// <summary>
+    /// Trains with the loss registered as <paramref name="loss"/> (<see cref="Objective"/> names them: flow_grpo, grpo_guard,
+    /// flow_dppo, dpo, diffusion_nft, distill_kl, distill_fm_mse), whatever the algorithm's recipe says; the loss decides the
+    /// training flow. <paramref name="configure"/> sets its options (e.g. <c>o =&gt; o with { DpoBeta = 100 }</c>).
+    /// </summary>
+    public OmniTrainingBuilder WithObjective(string loss, Func<TrainingOptions, TrainingOptions>? configure = null) =>
+        WithOptions(o => (configure ?? (x => x))(o with { LossMode = loss }));
+
+    /// <summary>Distils from <paramref name="teacher"/> (a frozen module with the student's inputs).</summary>
+    public OmniTrainingBuilder WithTeacher(Omni.Algebra.Adapters.IDenoiser teacher) => this with { Teacher = teacher, TeacherFolder = null };
+
+    /// <summary>Distils from the transformer of the pipeline folder <paramref name="folder"/> (same pipeline family as the student).</summary>
+    public OmniTrainingBuilder WithTeacher(string folder) => this with { TeacherFolder = folder, Teacher = null };
+
     /// <summary>Decodes latents with a custom function (pixel-space models, custom VAEs).</summary>
     public OmniTrainingBuilder WithDecoder(Func<Tensor, Tensor> decoder) => this with { Decoder = decoder };
 
@@ -128,11 +151,17 @@ public sealed record OmniTrainingBuilder
         if (Lora is null && Options.UseKl && Reference is null && Module is not null)
             problems.Add(OmniError.Invalid("KL with full fine-tuning of a module given by WithModule needs WithReference(frozen copy)."));
         problems.AddRange(TrainingOptionsRules.Validate(Options).Match(_ => [], e => e.ToList()));
+        if (TeacherFolder is not null && !Directory.Exists(TeacherFolder))
+            problems.Add(new OmniError(ErrorKind.NotFound, $"The teacher folder '{TeacherFolder}' does not exist."));
         // LanguageExt's Match refuses null results, so the failure branch records its errors into a list instead.
         var built = Pipeline.TryBuild();
         built.IfFail(e => problems.AddRange(e));
         if (problems.Count > 0) throw new OmniException([.. problems]);
         var pipeline = built.IfFail(_ => throw new InvalidOperationException("unreachable"));
+        // The objectives are checked before any weights load; a reference can be loaded from the folder unless WithModule replaced it.
+        var resources = new ObjectiveResources(Lora is not null, Reference is not null || Module is null, Teacher is not null || TeacherFolder is not null);
+        var plan = ObjectivePlan.Resolve(Options, pipeline.Config.Algorithm, pipeline.Registries.Objectives, resources)
+            .Match(p => p, e => throw new OmniException([.. e]));
 
         var module = Module ?? (nn.Module)pipeline.LoadDenoiser(ScalarType.Float32);
         if (Lora is { } lora)
@@ -146,7 +175,8 @@ public sealed record OmniTrainingBuilder
         var policy = new Policy
         {
             Module = module, Config = pipeline.Config, Registries = pipeline.Registries, Schedule = pipeline.Schedule, TrainsLora = Lora is not null,
-            Reference = Lora is null && Options.UseKl ? Reference ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null,
+            Reference = Lora is null && plan.NeedsReference(Options) ? Reference ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null,
+            Teacher = plan.NeedsTeacher ? Teacher ?? LoadTeacher(pipeline) : null,
         };
         Directory.CreateDirectory(RunDirectory);
         File.WriteAllText(Path.Combine(RunDirectory, "config.json"), JsonSerializer.Serialize(new
@@ -169,6 +199,18 @@ public sealed record OmniTrainingBuilder
             RunDirectory = RunDirectory, Observers = observers, Resume = Resume,
         };
         return new OmniTrainingRun(FlowGrpoTrainer.Create(setup), policy, pipeline, Lora);
+    }
+
+    private Omni.Algebra.Adapters.IDenoiser LoadTeacher(OmniPipeline student)
+    {
+        var teacher = OmniPipeline.FromFolder(TeacherFolder!).WithRegistries(student.Registries).WithAlgorithm(student.Config.Algorithm).Build();
+        var module = teacher.LoadDenoiser(ScalarType.Float32);
+        if (module is nn.Module m)
+        {
+            m.eval();
+            foreach (var p in m.parameters()) p.requires_grad_(false);
+        }
+        return module;
     }
 }
 

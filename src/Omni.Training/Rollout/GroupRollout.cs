@@ -15,10 +15,13 @@ namespace Omni.Training.Rollout;
 /// <param name="Images">Decoded images (B, 3, H, W) in [0, 1], float32, all chunks concatenated.</param>
 /// <param name="Prompts">Prompt text per sample (empty strings when the embeddings carry no texts).</param>
 /// <param name="GroupIds">The group (prompt uid) of each sample.</param>
-/// <param name="Window">The SDE window used.</param>
+/// <param name="Windows">Each sample's SDE window.</param>
 public sealed record RolloutBatch(
-    ImmutableArray<Trajectory> Chunks, Tensor Images, ImmutableArray<string> Prompts, ImmutableArray<string> GroupIds, SdeWindow Window) : IDisposable
+    ImmutableArray<Trajectory> Chunks, Tensor Images, ImmutableArray<string> Prompts, ImmutableArray<string> GroupIds, ImmutableArray<SdeWindow> Windows) : IDisposable
 {
+    /// <summary>The first sample's window (every sample's, unless each drew its own).</summary>
+    public SdeWindow Window => Windows[0];
+
     /// <summary>Number of samples.</summary>
     public int Count => GroupIds.Length;
 
@@ -40,7 +43,7 @@ public sealed record RolloutBatch(
 
 /// <summary>
 /// Samples a step's groups with the policy: seeded initial noise per sample (or per group), seeded SDE noise per sample,
-/// the step's SDE window, classifier-free guidance as configured; latents and log-probs recorded in float32.
+/// the step's SDE window or one per sample, classifier-free guidance as configured; latents and log-probs recorded in float32.
 /// </summary>
 public static class GroupRollout
 {
@@ -56,21 +59,26 @@ public static class GroupRollout
     /// <param name="groupSize">Samples per prompt.</param>
     /// <param name="microBatch">Samples per forward pass.</param>
     /// <param name="sameNoisePerGroup">Whether a group shares its initial noise.</param>
-    /// <param name="window">The SDE window of this step.</param>
+    /// <param name="window">The SDE window of this step (ignored when <paramref name="perSampleWindows"/> is given).</param>
     /// <param name="seeds">The run's seed streams.</param>
     /// <param name="step">The training step (part of every seed).</param>
     /// <param name="decode">Final latents → images in [0, 1].</param>
     /// <param name="onChunkDecoded">Called with (first sample, images) as soon as a chunk is decoded (to start its rewards early).</param>
+    /// <param name="perSampleWindows">
+    /// When given, each sample draws its own window from this envelope with its initial-noise generator, right after its
+    /// initial noise (the reference's request batching; <see cref="SdeWindows.PerSample"/>).
+    /// </param>
     public static Either<OmniError, RolloutBatch> Run(
         Policy policy, RolloutAdapter rollout, PromptEmbeddings prompts, IReadOnlyList<int> promptIndices, int groupSize, int microBatch,
         bool sameNoisePerGroup, SdeWindow window, SeedStreams seeds, int step, Func<Tensor, Tensor> decode,
-        Action<int, Tensor>? onChunkDecoded = null)
+        Action<int, Tensor>? onChunkDecoded = null, Algebra.Config.SdeSettings? perSampleWindows = null)
     {
         var rows = promptIndices.SelectMany(p => Enumerable.Repeat((long)p, groupSize)).ToArray();
         var groupIds = Enumerable.Range(0, rows.Length).Select(s => $"{step}:{s / groupSize}").ToImmutableArray();
         var texts = SampleTexts(prompts, promptIndices, groupSize);
         var chunks = new List<Trajectory>();
         var images = new List<Tensor>();
+        var windows = new List<SdeWindow>();
         try
         {
             using var noGrad = no_grad();
@@ -79,14 +87,23 @@ public static class GroupRollout
             {
                 var count = Math.Min(microBatch, rows.Length - first);
                 var sampleIds = Enumerable.Range(first, count).ToArray();
-                var initialSeeds = sampleIds.Select(s => seeds.For(SeedStreams.Purpose.InitialNoise, step, sameNoisePerGroup ? s / groupSize : s));
+                var initialGenerators = sampleIds.Select(s => Generators.Seeded(seeds.For(SeedStreams.Purpose.InitialNoise, step, sameNoisePerGroup ? s / groupSize : s))).ToArray();
                 var stepSeeds = sampleIds.Select(s => seeds.For(SeedStreams.Purpose.StepNoise, step, s));
                 var chunk = prompts.Select(rows[first..(first + count)]);
-                var request = new RolloutRequest(chunk.PromptEmbeds, NoiseSource.PerSample(initialSeeds), NoiseSource.PerSample(stepSeeds), window,
+                IReadOnlyList<SdeWindow> chunkWindows = Enumerable.Repeat(window, count).ToArray();
+                var request = new RolloutRequest(chunk.PromptEmbeds, NoiseSource.From(initialGenerators), NoiseSource.PerSample(stepSeeds),
+                    perSampleWindows is null ? window : null,
                     chunk.PromptEmbedsMask, chunk.NegativePromptEmbeds, chunk.NegativePromptEmbedsMask,
-                    chunk.Extras.ToImmutableDictionary(p => p.Key, p => (object?)p.Value));
+                    chunk.Extras.ToImmutableDictionary(p => p.Key, p => (object?)p.Value))
+                {
+                    ChooseWindows = perSampleWindows is { } envelope
+                        ? (_, steps) => chunkWindows = SdeWindows.PerSample(envelope, steps, initialGenerators)
+                        : null,
+                };
                 var trajectory = rollout.Run(new RolloutContext(policy.Denoiser, policy.Schedule, policy.Config, request));
+                foreach (var g in initialGenerators) g.Dispose();
                 if (trajectory.IsLeft) return trajectory.Map(_ => (RolloutBatch)null!);
+                windows.AddRange(chunkWindows);
                 var t = trajectory.IfLeft(() => null!);
                 chunks.Add(t);
                 using var scope = NewDisposeScope();
@@ -97,7 +114,7 @@ public static class GroupRollout
             var all = cat(images, 0);
             foreach (var image in images) image.Dispose();
             images.Clear();
-            return new RolloutBatch([.. chunks], all, texts, groupIds, window);
+            return new RolloutBatch([.. chunks], all, texts, groupIds, [.. windows]);
         }
         catch
         {

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
 using System.Text.Json;
+using LanguageExt;
+using Omni.Algebra.Adapters;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Objectives;
 using Omni.Algebra.Registries;
@@ -18,17 +20,19 @@ using static TorchSharp.torch;
 namespace Omni.Training.Run;
 
 /// <summary>
-/// The FlowGRPO-family training loop in one process: rollout (groups, seeded noise, SDE window) → rewards (overlapping the
-/// rollout) → group advantages → old-policy pass → clipped policy-gradient update (+ KL) → metrics and checkpoints.
-/// Deterministic for a seed; a killed run resumed from its latest checkpoint ends with bit-identical weights.
+/// The training loop in one process, for every objective of the registry: rollout (groups, seeded noise, SDE windows) →
+/// rewards (overlapping the rollout) → the update of the main loss's flow — reverse trajectory (group advantages, old-policy,
+/// reference and teacher passes, policy-gradient update with KL and distillation terms: Flow-GRPO, GRPO-Guard, Flow-DPPO,
+/// distillation), paired preference (online Diffusion-DPO) or forward process (DiffusionNFT, with its old policy) → metrics and
+/// checkpoints. Deterministic for a seed; a killed run resumed from its latest checkpoint ends with bit-identical weights.
 /// </summary>
 public sealed class FlowGrpoTrainer : IDisposable
 {
     private readonly TrainingSetup _setup;
+    private readonly TrainingAdapter _training;
     private readonly RolloutAdapter _rollout;
-    private readonly DiffusionLoss _loss;
-    private readonly DiffusionLoss? _kl;
-    private readonly AdvantageEstimator _estimator;
+    private readonly ObjectivePlan _plan;
+    private readonly OldPolicy? _old;
     private readonly TorchSharp.Modules.OptimizerHelper _optimizer;
     private readonly Ema? _ema;
     private readonly LearningRateSchedule _learningRate;
@@ -36,16 +40,17 @@ public sealed class FlowGrpoTrainer : IDisposable
     private int _updates;
     private int _rewardFailures;
 
-    private FlowGrpoTrainer(TrainingSetup setup, RolloutAdapter rollout, DiffusionLoss loss, DiffusionLoss? kl, AdvantageEstimator estimator)
+    private FlowGrpoTrainer(TrainingSetup setup, TrainingAdapter training, RolloutAdapter rollout, ObjectivePlan plan)
     {
         _setup = setup;
-        (_rollout, _loss, _kl, _estimator) = (rollout, loss, kl, estimator);
+        (_training, _rollout, _plan) = (training, rollout, plan);
         var o = setup.Options;
         var trainable = setup.Policy.Trainable;
         if (trainable.Count == 0)
             throw new OmniException([OmniError.Invalid("The policy has no trainable parameters (attach LoRA adapters or leave parameters requiring grad).")]);
         _optimizer = optim.AdamW(trainable.Select(p => p.Parameter), o.LearningRate, o.Beta1, o.Beta2, o.AdamEpsilon, o.WeightDecay);
         _ema = o.EmaDecay is { } decay ? new Ema(decay, trainable) : null;
+        _old = plan.Flow == LossFlow.ForwardProcess ? new OldPolicy(trainable) : null;
         _learningRate = new LearningRateSchedule(o.LearningRate, o.LearningRateSchedule, o.WarmupSteps, o.MinLearningRateRatio);
         _seeds = new SeedStreams(o.Seed);
     }
@@ -59,36 +64,54 @@ public sealed class FlowGrpoTrainer : IDisposable
     /// <summary>The EMA of the trained weights, when enabled.</summary>
     public Ema? Ema => _ema;
 
+    /// <summary>The objectives this run trains with.</summary>
+    public ObjectivePlan Objectives => _plan;
+
+    /// <summary>DiffusionNFT's old (sampling) policy; null for other objectives.</summary>
+    public OldPolicy? OldPolicy => _old;
+
     /// <summary>
-    /// Validates the setup (options, adapters, loss, KL prerequisites), builds the optimizer and, when the run folder has a
-    /// checkpoint and <see cref="TrainingSetup.Resume"/> is set, restores it.
+    /// Validates the setup (options, adapters, objectives and what they need: a reference, a teacher, group sizes), builds the
+    /// optimizer and, when the run folder has a checkpoint and <see cref="TrainingSetup.Resume"/> is set, restores it.
     /// </summary>
     /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
     public static FlowGrpoTrainer Create(TrainingSetup setup)
     {
-        var o = TrainingOptionsRules.Validate(WithConfigWindow(setup.Options, setup.Policy)).Match(v => v, errors => throw new OmniException([.. errors]));
-        var (_, rollout) = setup.Policy.Adapters().OrThrow();
-        var (estimator, recipeLoss) = setup.Objectives.Resolve(setup.Policy.Config.Algorithm).OrThrow();
-        var loss = o.LossMode is { } mode ? setup.Objectives.Losses.Get(mode).OrThrow() : recipeLoss;
-        DiffusionLoss? kl = null;
-        if (o.UseKl)
-        {
-            kl = setup.Objectives.Losses.Get("kl").OrThrow();
-            if (!setup.Policy.TrainsLora && setup.Policy.Reference is null)
-                throw new OmniException([OmniError.Invalid("UseKl with full fine-tuning needs Policy.Reference (a frozen copy of the initial model).")]);
-        }
+        var o = WithConfigWindow(setup.Options, setup.Policy);
+        var plan = Check(o, setup);
+        var (training, rollout) = setup.Policy.Adapters().OrThrow();
         if (setup.Prompts.Count < 1) throw new OmniException([OmniError.Invalid("The prompt set is empty.")]);
-        var trainer = new FlowGrpoTrainer(setup with { Options = o }, rollout, loss, kl, estimator);
+        var trainer = new FlowGrpoTrainer(setup with { Options = o }, training, rollout, plan);
         if (setup.Resume && TrainingCheckpoint.Latest(setup.RunDirectory) is { } latest) trainer.Restore(latest);
         return trainer;
     }
 
-    /// <summary>A window set in the model config (<c>sde_window_size</c>/<c>sde_window_range</c>) applies when the options leave the window at Full.</summary>
+    /// <summary>
+    /// Every problem of <paramref name="options"/> and of the objectives they select for <paramref name="policy"/>, checked without loading or running anything
+    /// (callers check before any work); the resolved objectives when there is none.
+    /// </summary>
+    public static Validation<OmniError, ObjectivePlan> Preflight(TrainingOptions options, Policy policy, ObjectiveRegistry objectives)
+    {
+        var o = WithConfigWindow(options, policy);
+        var resources = new ObjectiveResources(policy.TrainsLora, policy.Reference is not null, policy.Teacher is not null);
+        var optionErrors = TrainingOptionsRules.Validate(o).Match(_ => [], e => e.ToList());
+        var plan = ObjectivePlan.Resolve(o, policy.Config.Algorithm, objectives, resources);
+        return optionErrors.Count == 0 ? plan : Validation<OmniError, ObjectivePlan>.Fail(LanguageExt.Prelude.Seq(optionErrors.Concat(plan.Match(_ => [], e => e.ToList()))));
+    }
+
+    private static ObjectivePlan Check(TrainingOptions o, TrainingSetup setup) =>
+        Preflight(o, setup.Policy, setup.Objectives).Match(p => p, errors => throw new OmniException([.. errors]));
+
+    /// <summary>
+    /// A window set in the model config (<c>sde_window_size</c>/<c>sde_window_range</c>) applies when the options leave the
+    /// window at Full: one window per sample as the reference's request batching draws them, or, for <c>mix_grpo</c>, MixGRPO's
+    /// one seeded window per step.
+    /// </summary>
     private static TrainingOptions WithConfigWindow(TrainingOptions o, Policy policy) =>
         o.Window == WindowStrategy.Full && !o.Fast && policy.Config.Sde.WindowSize is { } size
             ? o with
             {
-                Window = WindowStrategy.Random, WindowSize = size,
+                Window = policy.Config.Algorithm == "mix_grpo" ? WindowStrategy.Random : WindowStrategy.PerSample, WindowSize = size,
                 WindowRangeStart = (policy.Config.Sde.WindowRange ?? Algebra.Config.SdeSettings.DefaultWindowRange).Start,
                 WindowRangeEnd = (policy.Config.Sde.WindowRange ?? Algebra.Config.SdeSettings.DefaultWindowRange).End,
             }
@@ -112,7 +135,7 @@ public sealed class FlowGrpoTrainer : IDisposable
             throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': {mismatch}. Use a new run folder, or the same options (only Steps may change, and only with a constant learning rate).")]);
         if (state.Model != ModelDescription())
             throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': it was written for another model or sampling setup ({state.Model}).")]);
-        TrainingCheckpoint.Restore(checkpoint, _setup.Policy.Trainable, _optimizer, _ema);
+        TrainingCheckpoint.Restore(checkpoint, _setup.Policy.Trainable, _optimizer, _ema, _old);
         (NextStep, ResumedFrom, _updates) = (state.Step, state.Step, state.OptimizerUpdates);
     }
 
@@ -149,7 +172,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     public string Checkpoint()
     {
         var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, ComparableOptions(_setup.Options), ModelDescription());
-        var folder = TrainingCheckpoint.Save(_setup.RunDirectory, state, _setup.Policy.Trainable, _optimizer, _ema, _setup.Options.KeepCheckpoints);
+        var folder = TrainingCheckpoint.Save(_setup.RunDirectory, state, _setup.Policy.Trainable, _optimizer, _ema, _setup.Options.KeepCheckpoints, _old);
         foreach (var observer in _setup.Observers) observer.CheckpointSaved(NextStep, folder);
         return folder;
     }
@@ -160,7 +183,7 @@ public sealed class FlowGrpoTrainer : IDisposable
         var (o, policy, step) = (_setup.Options, _setup.Policy, NextStep);
         var metrics = ImmutableDictionary.CreateBuilder<string, double>();
         var clock = Stopwatch.StartNew();
-        var window = o.WindowSchedule.At(step, policy.Schedule.NumInferenceSteps).OrThrow();
+        var (window, perSample) = Windows(step);
         var indices = PromptSchedule.IndicesFor(step, o.PromptsPerStep, (int)_setup.Prompts.Count, _seeds);
         var scoring = new List<(int First, Task<RewardEvaluation> Task)>();
         var texts = GroupRollout.SampleTexts(_setup.Prompts, indices, o.GroupSize);
@@ -173,8 +196,10 @@ public sealed class FlowGrpoTrainer : IDisposable
             // Not the run's token: stopping finishes the current step (rewards included) and checkpoints it.
             scoring.Add((first, o.OverlapRewards ? Task.Run(() => _setup.Reward(batch, CancellationToken.None)) : _setup.Reward(batch, CancellationToken.None)));
         }
-        using var rollout = GroupRollout.Run(policy, _rollout, _setup.Prompts, indices, o.GroupSize, o.MicroBatchSize,
-            o.SameNoisePerGroup || o.Fast, window, _seeds, step, _setup.Decode, StartScoring).OrThrow();
+        // DiffusionNFT samples with its old policy (the reference's rollout_adapter=old).
+        RolloutBatch RunRollout() => GroupRollout.Run(policy, _rollout, _setup.Prompts, indices, o.GroupSize, o.MicroBatchSize,
+            o.SameNoisePerGroup || o.Fast, window, _seeds, step, _setup.Decode, StartScoring, perSample).OrThrow();
+        using var rollout = _old is null ? RunRollout() : _old.Use(policy.Trainable, RunRollout);
         metrics["time/rollout_s"] = clock.Elapsed.TotalSeconds;
         var rewardClock = Stopwatch.StartNew();
         RewardEvaluation[] evaluations;
@@ -189,7 +214,7 @@ public sealed class FlowGrpoTrainer : IDisposable
             // the run; three failing steps in a row mean it will not recover, so the run stops with the reason.
             if (++_rewardFailures >= 3)
                 throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {e.Message}")]);
-            return Finish(step, metrics, clock, $"update skipped: {e.Message}; weights unchanged", window, images, texts, []);
+            return Finish(step, metrics, clock, $"update skipped: {e.Message}; weights unchanged", rollout.Windows, images, texts, []);
         }
         metrics["time/reward_wait_s"] = rewardClock.Elapsed.TotalSeconds;
         var rewards = evaluations.SelectMany(e => e.Total).ToArray();
@@ -201,7 +226,7 @@ public sealed class FlowGrpoTrainer : IDisposable
         metrics["reward/mean"] = statistics.Mean;
         metrics["reward/std"] = statistics.Std;
         metrics["reward/zero_std_group_fraction"] = statistics.ZeroStdGroupFraction;
-        metrics["rollout/window_start"] = window.Start;
+        metrics["rollout/window_start"] = rollout.Windows.Average(w => w.Start);
 
         string? skip = null;
         var bad = Array.FindIndex(rewards, r => !float.IsFinite(r));
@@ -216,22 +241,65 @@ public sealed class FlowGrpoTrainer : IDisposable
             foreach (var (k, v) in outcome.Metrics) metrics[k] = v;
             metrics["time/train_s"] = trainClock.Elapsed.TotalSeconds;
         }
-        return Finish(step, metrics, clock, skip, window, images, texts, rewards);
+        return Finish(step, metrics, clock, skip, rollout.Windows, images, texts, rewards);
     }
 
-    private StepReport Finish(int step, ImmutableDictionary<string, double>.Builder metrics, Stopwatch clock, string? skip, SdeWindow window,
+    /// <summary>
+    /// The step's SDE window, or the envelope each sample draws its own window from. DPO and DiffusionNFT train on clean latents,
+    /// which the reference samples with the ODE: an empty window, unless the options ask for SDE exploration in a window.
+    /// </summary>
+    private (SdeWindow Window, Algebra.Config.SdeSettings? PerSample) Windows(int step)
+    {
+        var o = _setup.Options;
+        var steps = _setup.Policy.Schedule.NumInferenceSteps;
+        if (o.Window == WindowStrategy.PerSample)
+            return (default, _setup.Policy.Config.Sde with { WindowSize = o.WindowSize, WindowRange = (o.WindowRangeStart, o.WindowRangeEnd) });
+        if (_plan.Flow != LossFlow.ReverseTrajectory && o.Window == WindowStrategy.Full) return (new SdeWindow(0, 0), null);
+        return (o.WindowSchedule.At(step, steps).OrThrow(), null);
+    }
+
+    private StepReport Finish(int step, ImmutableDictionary<string, double>.Builder metrics, Stopwatch clock, string? skip, IReadOnlyList<SdeWindow> windows,
                               IReadOnlyList<RgbImage> images, IReadOnlyList<string> texts, IReadOnlyList<float> rewards)
     {
         metrics["time/step_s"] = clock.Elapsed.TotalSeconds;
         metrics["skipped"] = skip is null ? 0 : 1;
         NextStep = step + 1;
-        var report = new StepReport(step, _setup.Options.Steps, metrics.ToImmutable(), skip, window);
+        var report = new StepReport(step, _setup.Options.Steps, metrics.ToImmutable(), skip, windows[0]) { Windows = [.. windows] };
         var samples = new StepSamples(images, texts, rewards);
         foreach (var observer in _setup.Observers) observer.StepCompleted(report, samples);
         return report;
     }
 
     private UpdateOutcome Update(RolloutBatch rollout, float[] rewards, ImmutableDictionary<string, double>.Builder metrics)
+    {
+        var (o, policy) = (_setup.Options, _setup.Policy);
+        double LearningRate(int update) => _learningRate.At(update, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch);
+        switch (_plan.Flow)
+        {
+            case LossFlow.PairedPreference:
+            {
+                var outcome = PreferenceUpdate.Run(policy, _training, _optimizer, rollout, rewards, _plan.Loss, o, _seeds, NextStep, LearningRate, _updates, _ema);
+                _updates += outcome.OptimizerUpdates;
+                return outcome;
+            }
+            case LossFlow.ForwardProcess:
+            {
+                var outcome = ForwardProcessUpdate.Run(policy, _training, _optimizer, _old!, rollout, rewards, _plan.Loss, o, _seeds, NextStep, LearningRate, _updates, _ema);
+                _updates += outcome.OptimizerUpdates;
+                // The reference counts steps from 1 and refreshes after the update of every interval-th step.
+                if (outcome.OptimizerUpdates > 0 && OldPolicyRefresh.DecayAt(NextStep + 1, o.OldPolicyUpdateInterval, o.OldPolicyDecay, o.OldPolicyDecaySchedule) is { } decay)
+                {
+                    _old!.Refresh(decay, policy.Trainable);
+                    metrics["old_policy/decay"] = decay;
+                }
+                return outcome;
+            }
+            default:
+                return ReverseTrajectoryUpdate(rollout, rewards, metrics);
+        }
+    }
+
+    private UpdateOutcome ReverseTrajectoryUpdate(RolloutBatch rollout, float[] rewards, ImmutableDictionary<string, double>.Builder metrics)
     {
         var (o, policy) = (_setup.Options, _setup.Policy);
         var data = new List<StepData>();
@@ -243,7 +311,7 @@ public sealed class FlowGrpoTrainer : IDisposable
             {
                 using var rewardTensor = tensor(rewards, ScalarType.Float32).unsqueeze(1).expand(-1, recorded).contiguous();
                 var settings = new AdvantageSettings { Epsilon = o.AdvantageEpsilon, NormalizeByStd = o.NormalizeAdvantageByStd, GlobalStd = o.GlobalStd };
-                var advantages = _estimator.Compute(rewardTensor, rollout.GroupIds, settings);
+                var advantages = _plan.Estimator.Compute(rewardTensor, rollout.GroupIds, settings);
                 var mismatch = 0.0;
                 var first = 0;
                 // Only the columns some inner epoch trains need old and reference values.
@@ -266,19 +334,23 @@ public sealed class FlowGrpoTrainer : IDisposable
                             "Without RecomputeOldLogProbs the rollout must record previous-sample means.")]);
                     }
                     Tensor? referenceMeans = null;
-                    if (_kl is not null)
-                        referenceMeans = policy.TrainsLora
-                            ? LoraAdapters.WithAdaptersDisabled(policy.Module, () => PolicyPasses.Evaluate(policy, policy.Denoiser, chunk, columns)).OrThrow().Means
-                            : PolicyPasses.Evaluate(policy, policy.Reference!, chunk, columns).OrThrow().Means;
+                    if (_plan.Kl is not null)
+                        referenceMeans = policy.WithReference(reference => PolicyPasses.Evaluate(policy, reference, chunk, columns)).OrThrow().Means;
+                    Tensor? teacherMeans = null, teacherPredictions = null;
+                    if (_plan.NeedsTeacher)
+                        (_, teacherMeans, teacherPredictions) = PolicyPasses.EvaluateWithPredictions(policy, policy.Teacher!, chunk, columns, _plan.NeedsTeacherPredictions).OrThrow();
                     var rows = advantages.narrow(0, first, size).clone();
                     data.Add(new StepData(oldLogProbs.DetachFromDisposeScope(), oldMeans.DetachFromDisposeScope(), rows.DetachFromDisposeScope(),
-                                          referenceMeans?.DetachFromDisposeScope()));
+                                          referenceMeans?.DetachFromDisposeScope())
+                    {
+                        TeacherMeans = teacherMeans?.DetachFromDisposeScope(), TeacherPredictions = teacherPredictions?.DetachFromDisposeScope(),
+                    });
                     first += (int)size;
                 }
                 if (o.RecomputeOldLogProbs) metrics["rollout/old_log_prob_mismatch"] = mismatch;
             }
-            var outcome = PolicyUpdate.Run(policy, _optimizer, rollout.Chunks, data, _loss, _kl, o, _seeds, NextStep,
-                                           u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema);
+            var outcome = PolicyUpdate.Run(policy, _optimizer, rollout.Chunks, data, _plan.Loss, _plan.Kl, o, _seeds, NextStep,
+                                           u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema, _plan.Distill);
             _updates += outcome.OptimizerUpdates;
             return outcome;
         }
@@ -293,5 +365,6 @@ public sealed class FlowGrpoTrainer : IDisposable
     {
         _optimizer.Dispose();
         _ema?.Dispose();
+        _old?.Dispose();
     }
 }

@@ -32,13 +32,14 @@ public static class PolicyUpdate
     /// <param name="learningRate">Learning rate for a given optimizer update number.</param>
     /// <param name="updatesSoFar">Optimizer updates before this step.</param>
     /// <param name="ema">The EMA to fold updates into, if any.</param>
+    /// <param name="distill">The distillation term added with <see cref="TrainingOptions.DistillLossCoefficient"/>, if any.</param>
     public static UpdateOutcome Run(
         Policy policy, optim.Optimizer optimizer, IReadOnlyList<Trajectory> chunks, IReadOnlyList<StepData> data,
         DiffusionLoss loss, DiffusionLoss? kl, TrainingOptions options, SeedStreams seeds, int step,
-        Func<int, double> learningRate, int updatesSoFar, Ema? ema)
+        Func<int, double> learningRate, int updatesSoFar, Ema? ema, DiffusionLoss? distill = null)
     {
         var trainable = policy.Trainable;
-        var settings = new LossSettings { ClipRatio = options.ClipRatio, AdvantageClipMax = options.AdvantageClipMax };
+        var settings = options.LossSettings;
         var sums = new Dictionary<string, (double Sum, int Count)>();
         void Record(string key, double value)
         {
@@ -75,11 +76,14 @@ public static class PolicyUpdate
                         var output = ImmutableDictionary<string, Tensor>.Empty
                             .Add("log_probs", result.LogProb).Add("prev_sample_mean", result.PrevSampleMean)
                             .Add("std_dev_t", result.StdDevT).Add("sqrt_dt", result.SqrtDt);
+                        if (result.Prediction is { } prediction) output = output.Add("noise_pred", prediction);
                         var d = data[c];
                         var inputs = ImmutableDictionary<string, Tensor>.Empty
                             .Add("old_log_probs", d.OldLogProbs.select(1, j)).Add("advantages", d.Advantages.select(1, j));
                         if (d.OldMeans is not null) inputs = inputs.Add("old_prev_sample_mean", d.OldMeans.select(1, j));
                         if (d.ReferenceMeans is not null) inputs = inputs.Add("ref_prev_sample_mean", d.ReferenceMeans.select(1, j));
+                        if (d.TeacherMeans is not null) inputs = inputs.Add("teacher_prev_sample_mean", d.TeacherMeans.select(1, j));
+                        if (d.TeacherPredictions is not null) inputs = inputs.Add("teacher_noise_pred", d.TeacherPredictions.select(1, j));
                         var lossInputs = new LossInputs(output, inputs, settings);
                         var main = ObjectiveRegistry.ValidateInputs(loss, lossInputs).Bind(loss.Compute).OrThrow();
                         var total = main.Loss;
@@ -91,6 +95,12 @@ public static class PolicyUpdate
                             var klResult = ObjectiveRegistry.ValidateInputs(kl, lossInputs).Bind(kl.Compute).OrThrow();
                             foreach (var (k, v) in klResult.Metrics) Record(k, v);
                             total = total + klResult.Loss * options.KlCoefficient;
+                        }
+                        if (distill is not null)
+                        {
+                            var distillResult = ObjectiveRegistry.ValidateInputs(distill, lossInputs).Bind(distill.Compute).OrThrow();
+                            foreach (var (k, v) in distillResult.Metrics) Record(k, v);
+                            total = total + distillResult.Loss * options.DistillLossCoefficient;
                         }
                         Record("actor/total_loss", total.detach().item<float>());
                         if (!TensorChecks.AllFinite(total))

@@ -12,9 +12,17 @@ namespace Omni.Training.Update;
 /// <param name="ReferenceMeans">(B, T, …) reference-policy means (KL), or null.</param>
 public sealed record StepData(Tensor OldLogProbs, Tensor? OldMeans, Tensor Advantages, Tensor? ReferenceMeans) : IDisposable
 {
+    /// <summary>(B, T, …) the distillation teacher's means on this trajectory (<c>teacher_prev_sample_mean</c>), or null.</summary>
+    public Tensor? TeacherMeans { get; init; }
+
+    /// <summary>(B, T, …) the teacher's predictions on this trajectory (<c>teacher_noise_pred</c>), or null.</summary>
+    public Tensor? TeacherPredictions { get; init; }
+
     /// <inheritdoc />
     public void Dispose()
     {
+        TeacherMeans?.Dispose();
+        TeacherPredictions?.Dispose();
         OldLogProbs.Dispose();
         OldMeans?.Dispose();
         Advantages.Dispose();
