@@ -26,7 +26,10 @@ public static class CliConfiguration
             if (!File.Exists(full)) throw new FileNotFoundException($"The config file '{jsonPath}' does not exist.");
             builder.AddJsonFile(full, optional: false);
         }
-        return builder.AddEnvironmentVariables("OMNI_").AddInMemoryCollection(flags).Build();
+        // A key given twice (say in a script and again by hand) takes its last value, as command lines usually do.
+        var lastWins = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in flags) lastWins[key] = value;
+        return builder.AddEnvironmentVariables("OMNI_").AddInMemoryCollection(lastWins).Build();
     }
 
     /// <summary>Parses <c>--set key=value</c> pairs (keys use ':' between sections).</summary>

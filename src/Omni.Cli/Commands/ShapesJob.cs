@@ -106,8 +106,7 @@ public static class ShapesJob
         var plan = ObjectivePlan.Resolve(options, algorithm, registries.Objectives, resources);
         var problems = plan.Match(_ => [], e => e.ToList());
         problems.AddRange(TrainingOptionsRules.Validate(options).Match(_ => [], e => e.ToList()));
-        if (!registries.Training.Peek(new Omni.Algebra.Adapters.AdapterKey(ShapesPipeline.ClassName, algorithm)).IsSome)
-            problems.Add(registries.Training.Get(ShapesPipeline.ClassName, algorithm).Match(_ => OmniError.Invalid(""), e => e));
+        registries.Training.Get(ShapesPipeline.ClassName, algorithm).IfLeft(problems.Add);
         if (teacherFolder is not null && !Directory.Exists(teacherFolder))
             problems.Add(new OmniError(ErrorKind.NotFound, $"The teacher folder '{teacherFolder}' does not exist."));
         if (problems.Count > 0) throw new OmniException([.. problems.Distinct()]);
@@ -121,9 +120,18 @@ public static class ShapesJob
         Console.WriteLine($"omni train: {algorithm} (loss {objectives.Loss.Name}) on {folder} ({ShapesWorld.Training.Length} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}"
                           + (teacherFolder is null ? "" : $", teacher {teacherFolder}"));
 
-        var before = ShapesEvaluation.HeldOutReward(shapes);
-        Console.WriteLine($"held-out reward before: {Describe(before)}");
-        SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
+        // omni:heldout_seeds sets the samples per held-out prompt (default 4: 128 images).
+        var heldOutSeeds = configuration.GetValue("omni:heldout_seeds", ShapesEvaluation.DefaultSeedsPerPrompt);
+        if (heldOutSeeds < 1) throw new ArgumentException($"omni:heldout_seeds must be ≥ 1, got {heldOutSeeds}.");
+        // omni:evaluate=false skips the held-out evaluations and grids (quick checks; the training itself is unchanged).
+        var evaluate = configuration.GetValue("omni:evaluate", true);
+        ShapesEvaluationResult? before = null;
+        if (evaluate)
+        {
+            before = ShapesEvaluation.HeldOutReward(shapes, heldOutSeeds);
+            Console.WriteLine($"held-out reward before: {Describe(before)}");
+            SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
+        }
 
         // A frozen copy for full fine-tuning's reference (KL, DPO, NFT's ref_kl_coef), loaded only when the objective needs one
         // (LoRA's reference is the base with adapters off).
@@ -157,27 +165,43 @@ public static class ShapesJob
         using var run = builder.Build();
         var trainable = run.Policy.Trainable;
         Console.WriteLine($"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({(loraRank > 0 ? $"LoRA rank {loraRank}" : "full fine-tuning")})");
-        var summary = await run.RunAsync(stop);
-        if (summary.Cancelled)
+        // omni:time_budget_s stops training after the step that reaches the budget (then evaluates as usual): the way to compare
+        // objectives at equal wall-clock cost. Ctrl-C still stops without evaluating.
+        var budgetSeconds = configuration.GetValue<double?>("omni:time_budget_s");
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        if (budgetSeconds is { } seconds) budget.CancelAfter(TimeSpan.FromSeconds(seconds));
+        var summary = await run.RunAsync(budget.Token);
+        if (summary.Cancelled && budgetSeconds is not null && !stop.IsCancellationRequested)
+            Console.WriteLine($"time budget of {budgetSeconds:0.#} s reached after step {summary.StepsCompleted}");
+        else if (summary.Cancelled)
         {
             Console.WriteLine($"Stopped after step {summary.StepsCompleted}. Run the same command to resume.");
             return ExitCodes.Interrupted;
         }
 
         shapes.Eval();
-        var after = ShapesEvaluation.HeldOutReward(shapes);
-        SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
         var final = Path.Combine(runDirectory, "final-model");
         ShapesPipelineFolder.Save(shapes, final);
+        if (before is null)
+        {
+            Console.WriteLine($"trained model: {final} (not evaluated: omni:evaluate=false)");
+            return ExitCodes.Ok;
+        }
+        var after = ShapesEvaluation.HeldOutReward(shapes, heldOutSeeds);
+        SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
         var gain = after.Total - before.Total;
+        var (_, halfWidth) = after.ChangeFrom(before);
         Console.WriteLine($"held-out reward before: {Describe(before)}");
         Console.WriteLine($"held-out reward after:  {Describe(after)}");
-        Console.WriteLine($"change: {gain:+0.000;-0.000} absolute, {(before.Total > 0 ? gain / before.Total : double.NaN):+0%;-0%} relative");
+        Console.WriteLine($"change: {gain:+0.000;-0.000} ± {halfWidth:0.000} (95% CI, paired over {after.Samples} samples) absolute, "
+                          + $"{(before.Total > 0 ? gain / before.Total : double.NaN):+0%;-0%} relative");
         Console.WriteLine($"pictures: {Path.Combine(runDirectory, "before.png")}, {Path.Combine(runDirectory, "after.png")}, {Path.Combine(runDirectory, "plots")}");
         Console.WriteLine($"trained model: {final}  (omni sample --model {final} --prompt \"two red circles above a blue square\")");
         File.WriteAllText(Path.Combine(runDirectory, "summary.json"), JsonSerializer.Serialize(new
         {
-            before, after, absolute_gain = gain, relative_gain = before.Total > 0 ? gain / before.Total : (double?)null, steps = summary.StepsCompleted,
+            algorithm, loss = objectives.Loss.Name, before, after, absolute_gain = gain, absolute_gain_ci95 = halfWidth,
+            relative_gain = before.Total > 0 ? gain / before.Total : (double?)null, steps = summary.StepsCompleted,
+            time_budget_s = budgetSeconds,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return ExitCodes.Ok;
     }
