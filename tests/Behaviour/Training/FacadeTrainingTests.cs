@@ -71,4 +71,33 @@ public sealed class FacadeTrainingTests
         Assert.Contains("WithReward", error.Message);
         Assert.Contains("GroupSize", error.Message);
     }
+
+    [Fact]
+    public async Task WithObjective_and_WithTeacher_choose_the_flow_and_its_inputs()
+    {
+        using var fixture = new TrainingFixture();
+        using var teacher = new TinyPolicy(TrainingFixture.PromptWidth, 9);
+        using var training = Builder(fixture, fixture.RunDirectory)
+            .WithObjective(Objective.DistillFlowMatchingMse, o => o with { Steps = 1 })
+            .WithTeacher(teacher)
+            .Build();
+        Assert.Equal("distill_fm_mse", training.Trainer.Objectives.Loss.Name);
+        Assert.Same(teacher, training.Policy.Teacher);
+        await training.RunAsync();
+    }
+
+    [Fact]
+    public void An_objective_that_needs_a_reference_is_refused_before_any_weights_load()
+    {
+        using var fixture = new TrainingFixture();
+        var nft = Assert.Throws<OmniException>(() => Builder(fixture, fixture.RunDirectory)
+            .WithObjective(Objective.DiffusionNft, o => o with { RefKlCoefficient = 0.01 }).Build());
+        Assert.Contains("ref_kl_coef", nft.Message);
+        var dpo = Assert.Throws<OmniException>(() => Builder(fixture, fixture.RunDirectory).WithObjective(Objective.Dpo).Build());
+        Assert.Contains("reference", dpo.Message);
+        var teacher = Assert.Throws<OmniException>(() => Builder(fixture, fixture.RunDirectory)
+            .WithObjective(Objective.DistillKl).WithTeacher(Path.Combine(fixture.RunDirectory, "no-such-teacher")).Build());
+        Assert.Contains("no-such-teacher", teacher.Message);
+        Assert.False(Directory.Exists(fixture.RunDirectory), "nothing is written before the checks pass");
+    }
 }
