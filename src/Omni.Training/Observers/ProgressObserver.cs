@@ -6,7 +6,13 @@ namespace Omni.Training.Observers;
 /// <summary>A console progress line per step (rewritten in place on a terminal) with ETA and the key metrics, and skip reasons.</summary>
 public sealed class ProgressObserver(TextWriter writer, bool rewriteLine) : ITrainingObserver
 {
-    private static readonly string[] Shown = ["reward/mean", "reward/std", "actor/kl_loss", "actor/pg_clipfrac", "actor/grad_norm"];
+    // Each objective's own signal appears only when it is logged (Flow-DPPO's mask, DPO's loss and accuracy, NFT's and
+    // distillation's losses).
+    private static readonly string[] Shown =
+    [
+        "reward/mean", "reward/std", "actor/kl_loss", "actor/pg_clipfrac", "actor/kl_mask_fraction", "actor/dpo_loss", "actor/implicit_acc",
+        "actor/policy_loss", "actor/distill_kl_loss", "actor/distill_fm_mse_loss", "actor/grad_norm",
+    ];
     private ConsoleProgress? _progress;
 
     /// <summary>Progress on the process console.</summary>

@@ -95,6 +95,8 @@ public sealed class FlowGrpoTrainer : IDisposable
         var o = WithConfigWindow(options, policy);
         var resources = new ObjectiveResources(policy.TrainsLora, policy.Reference is not null, policy.Teacher is not null);
         var optionErrors = TrainingOptionsRules.Validate(o).Match(_ => [], e => e.ToList());
+        if (o.Window == WindowStrategy.PerSample && o.WindowRangeEnd > policy.Schedule.NumInferenceSteps)
+            optionErrors.Add(OmniError.Invalid($"The per-sample window envelope [{o.WindowRangeStart}, {o.WindowRangeEnd}] reaches past the {policy.Schedule.NumInferenceSteps}-step schedule."));
         var plan = ObjectivePlan.Resolve(o, policy.Config.Algorithm, objectives, resources);
         return optionErrors.Count == 0 ? plan : Validation<OmniError, ObjectivePlan>.Fail(LanguageExt.Prelude.Seq(optionErrors.Concat(plan.Match(_ => [], e => e.ToList()))));
     }
