@@ -36,15 +36,26 @@ done
 python3 - "$out" "$budget" "$threads" "${algorithms[@]}" <<'PY'
 import json, sys, os
 out, budget, threads, algorithms = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+
+def total(r):  # summary.json spells the evaluation's fields "Total" or "total" depending on the Omni version
+    return r.get("Total", r.get("total"))
+
+def half_width(s):
+    if "absolute_gain_ci95" in s: return s["absolute_gain_ci95"]
+    lower, upper = s["gain_ci95"]
+    return (upper - lower) / 2
+
 rows = ["| algorithm | loss | steps | s/step | held-out before | after | change (95% CI) |", "| --- | --- | --- | --- | --- | --- | --- |"]
+samples = None
 for a in algorithms:
     s = json.load(open(os.path.join(out, a, "summary.json")))
     metrics = [json.loads(l) for l in open(os.path.join(out, a, "metrics.jsonl"))]
     per_step = sum(m.get("time/step_s", 0) for m in metrics) / max(1, len(metrics))
-    rows.append(f"| {a} | {s['loss']} | {s['steps']} | {per_step:.1f} | {s['before']['Total']:.3f} | {s['after']['Total']:.3f} "
-                f"| {s['absolute_gain']:+.3f} ± {s['absolute_gain_ci95']:.3f} |")
+    samples = s["after"].get("Samples", s["after"].get("samples"))
+    rows.append(f"| {a} | {s.get('loss', a)} | {s['steps']} | {per_step:.1f} | {total(s['before']):.3f} | {total(s['after']):.3f} "
+                f"| {s['absolute_gain']:+.3f} ± {half_width(s):.3f} |")
 table = "\n".join(rows)
-header = f"Training budget {budget} s per algorithm, {threads} cores; held-out: {metrics and s['after']['Samples']} paired samples."
+header = f"Training budget {budget} s per algorithm, {threads} cores; held-out: {samples} paired samples."
 open(os.path.join(out, "table.md"), "w").write(header + "\n\n" + table + "\n")
 print(header); print(); print(table)
 PY

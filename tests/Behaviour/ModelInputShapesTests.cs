@@ -40,11 +40,11 @@ public sealed class ModelInputShapesTests
         var timesteps = tensor(new float[] { 1000, 750, 500, 980, 700, 450 }).reshape(2, 3);
         var prompt = noise.Draw([2, 5, 6]);
         var mask = ones(2, 5);
-        var extras = ImmutableDictionary<string, object?>.Empty
+        var extras = ImmutableDictionary<string, Tensor>.Empty
             .Add(Sd3FlowGrpo.Pooled, noise.Draw([2, 4])).Add(Sd3FlowGrpo.NegativePooled, noise.Draw([2, 4]));
         var negative = negatives ? noise.Draw([2, 5, 6]) : null;
         var negativeMask = negatives ? ones(2, 5) : null;
-        var trajectory = new ModelInputRequest(latents, timesteps, null, prompt, mask, negative, negativeMask, extras);
+        var trajectory = new ModelInputRequest(latents, timesteps, null, prompt, mask, negative, negativeMask) { Extras = extras };
         return (trajectory, k => trajectory with { Latents = latents.select(1, k), Timesteps = timesteps.select(1, k), Step = null });
     }
 
@@ -134,7 +134,7 @@ public sealed class ModelInputShapesTests
         Assert.Equal("prompt_embeds_mask is required for DPO training.",
             Sd3Dpo.Training.PrepareModelInputs(null!, config, selected(1) with { PromptEmbedsMask = null }).ErrorOf().IfNone(() => throw new Exception()).Message);
         Assert.Equal("SD3 DPO training requires `pooled_projections` in the micro batch.",
-            Sd3Dpo.Training.PrepareModelInputs(null!, config, selected(1) with { MicroBatch = null }).ErrorOf().IfNone(() => throw new Exception()).Message);
+            Sd3Dpo.Training.PrepareModelInputs(null!, config, selected(1) with { Extras = ImmutableDictionary<string, Tensor>.Empty }).ErrorOf().IfNone(() => throw new Exception()).Message);
         Assert.Equal("SD3 DPO CFG requires negative prompt inputs when guidance_scale > 1.",
             Sd3Dpo.Training.PrepareModelInputs(null!, Config("StableDiffusion3Pipeline", "dpo", guidance: 4.5), selected(1)).ErrorOf().IfNone(() => throw new Exception()).Message);
     }

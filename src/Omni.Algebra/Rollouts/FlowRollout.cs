@@ -21,7 +21,8 @@ public sealed record RolloutSteps(Tensor Latents, Tensor LogProbs, Tensor Timest
 /// is the Euler step), noise is drawn for every step as the reference does, and each sample's window — its latents,
 /// log-probs, timesteps and means — is recorded in float32. Samples may have windows of their own (the reference's request
 /// batching); all windows have one length W. An empty window (W = 0) is a plain ODE rollout that records only the initial
-/// and final latents. Each step runs in its own <c>DisposeScope</c>, so the model's activations never outlive their step.
+/// and final latents. Each step runs in its own <c>DisposeScope</c>, so the model's activations never outlive their step; the
+/// first error ends the loop and is returned (the recorded tensors are freed).
 /// </summary>
 public static class FlowRollout
 {

@@ -15,14 +15,7 @@ public static class QwenImageDiffusionNft
     public static readonly AdapterKey Key = new("QwenImagePipeline", "diffusion_nft");
 
     /// <summary>The training adapter: Qwen-Image's inputs and true CFG under this pair's name.</summary>
-    public static TrainingAdapter Training { get; } = QwenImageFlowGrpo.Training with
-    {
-        Name = "QwenImageDiffusionNFT",
-        ForwardAndSamplePreviousStep = context =>
-            from prediction in AdapterCalls.Forward(Training!, context.Module, context.Config, context.Positive, context.Negative)
-            from step in TrajectoryStep.SamplePreviousStep(context.Schedule, context.Config, context.MicroBatch, context.Step, prediction)
-            select step,
-    };
+    public static TrainingAdapter Training { get; } = QwenImageFlowGrpo.Training with { Name = "QwenImageDiffusionNFT" };
 
     /// <summary>The rollout: the Qwen-Image sampler under this pair's name.</summary>
     public static RolloutAdapter Rollout { get; } = QwenImageFlowGrpo.Rollout with { Name = "QwenImageDiffusionNFTPipeline" };

@@ -26,10 +26,6 @@ public static class QwenImageDpo
         Name = "QwenImageDPO",
         PrepareModelInputs = (_, config, request) => PrepareInputs(config, request),
         Forward = (module, _, positive, _) => module.Forward(positive),
-        ForwardAndSamplePreviousStep = context =>
-            from prediction in AdapterCalls.Forward(Training!, context.Module, context.Config, context.Positive, context.Negative)
-            from step in TrajectoryStep.SamplePreviousStep(context.Schedule, context.Config, context.MicroBatch, context.Step, prediction)
-            select step,
     };
 
     /// <summary>The rollout: the Qwen-Image sampler (true CFG when configured) under this pair's name.</summary>

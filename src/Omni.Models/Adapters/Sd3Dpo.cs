@@ -30,10 +30,6 @@ public static class Sd3Dpo
             negative is not null && (config.Pipeline.GuidanceScale ?? 1.0) > 1
                 ? Guidance.Combine(module.Forward(positive), module.Forward(negative), config.Pipeline.GuidanceScale!.Value)
                 : module.Forward(positive),
-        ForwardAndSamplePreviousStep = context =>
-            from prediction in AdapterCalls.Forward(Training!, context.Module, context.Config, context.Positive, context.Negative)
-            from step in TrajectoryStep.SamplePreviousStep(context.Schedule, context.Config, context.MicroBatch, context.Step, prediction)
-            select step,
     };
 
     /// <summary>The rollout: SD3 FlowGRPO's sampler under this pair's name.</summary>
@@ -43,7 +39,7 @@ public static class Sd3Dpo
     {
         if (request.PromptEmbedsMask is not { } mask)
             return Left<OmniError, (ModelInputs, ModelInputs?)>(OmniError.Invalid("prompt_embeds_mask is required for DPO training."));
-        if (!request.Extras.TryGetValue(Sd3FlowGrpo.Pooled, out var pooledValue) || pooledValue is not TorchSharp.torch.Tensor pooled)
+        if (!request.Extras.TryGetValue(Sd3FlowGrpo.Pooled, out var pooled))
             return Left<OmniError, (ModelInputs, ModelInputs?)>(new OmniError(ErrorKind.NotFound, "SD3 DPO training requires `pooled_projections` in the micro batch."));
         var positive = ModelInputs.Empty
             .With("hidden_states", request.CurrentLatent)
@@ -52,8 +48,7 @@ public static class Sd3Dpo
             .With("timestep", request.CurrentTimesteps)
             .With("joint_attention_kwargs", ImmutableDictionary<string, object?>.Empty.Add("attention_mask", mask));
         if ((config.Pipeline.GuidanceScale ?? 1.0) <= 1) return (positive, null);
-        if (request.NegativePromptEmbeds is not { } negativeEmbeds
-            || !request.Extras.TryGetValue(Sd3FlowGrpo.NegativePooled, out var negativePooledValue) || negativePooledValue is not TorchSharp.torch.Tensor negativePooled)
+        if (request.NegativePromptEmbeds is not { } negativeEmbeds || !request.Extras.TryGetValue(Sd3FlowGrpo.NegativePooled, out var negativePooled))
             return Left<OmniError, (ModelInputs, ModelInputs?)>(OmniError.Invalid("SD3 DPO CFG requires negative prompt inputs when guidance_scale > 1."));
         var negative = positive.With("encoder_hidden_states", negativeEmbeds).With("pooled_projections", negativePooled);
         if (request.NegativePromptEmbedsMask is { } negativeMask)

@@ -1,7 +1,5 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
-using System.Text.Json;
-using LanguageExt;
 using Omni.Algebra.Adapters;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Objectives;
@@ -9,7 +7,6 @@ using Omni.Algebra.Registries;
 using Omni.Algebra.Rewards;
 using Omni.Algebra.Rollouts;
 using Omni.Algebra.Training;
-using Omni.Models.Lora;
 using Omni.Training.Checkpoints;
 using Omni.Training.Options;
 using Omni.Training.Rollout;
@@ -71,84 +68,28 @@ public sealed class FlowGrpoTrainer : IDisposable
     public OldPolicy? OldPolicy => _old;
 
     /// <summary>
-    /// Validates the setup (options, adapters, objectives and what they need: a reference, a teacher, group sizes), builds the
-    /// optimizer and, when the run folder has a checkpoint and <see cref="TrainingSetup.Resume"/> is set, restores it.
+    /// Validates the setup (see <see cref="TrainingPreflight"/>: options, adapters, objectives and what they need, resume
+    /// compatibility), builds the optimizer and, when the run folder has a checkpoint and <see cref="TrainingSetup.Resume"/>
+    /// is set, restores it.
     /// </summary>
     /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
     public static FlowGrpoTrainer Create(TrainingSetup setup)
     {
-        var o = WithConfigWindow(setup.Options, setup.Policy);
-        var plan = Check(o, setup);
-        var (training, rollout) = setup.Policy.Adapters().OrThrow();
-        if (setup.Prompts.Count < 1) throw new OmniException([OmniError.Invalid("The prompt set is empty.")]);
-        var trainer = new FlowGrpoTrainer(setup with { Options = o }, training, rollout, plan);
-        if (setup.Resume && TrainingCheckpoint.Latest(setup.RunDirectory) is { } latest) trainer.Restore(latest);
+        var run = TrainingPreflight.For(setup).Check().OrThrow();
+        var trainer = new FlowGrpoTrainer(setup with { Options = run.Options }, run.Training, run.Rollout, run.Objectives);
+        if (run.ResumeFrom is { } checkpoint)
+        {
+            try { trainer.Restore(checkpoint); }
+            catch { trainer.Dispose(); throw; }
+        }
         return trainer;
     }
-
-    /// <summary>
-    /// Every problem of <paramref name="options"/> and of the objectives they select for <paramref name="policy"/>, checked without loading or running anything
-    /// (callers check before any work); the resolved objectives when there is none.
-    /// </summary>
-    public static Validation<OmniError, ObjectivePlan> Preflight(TrainingOptions options, Policy policy, ObjectiveRegistry objectives)
-    {
-        var o = WithConfigWindow(options, policy);
-        var resources = new ObjectiveResources(policy.TrainsLora, policy.Reference is not null, policy.Teacher is not null);
-        var optionErrors = TrainingOptionsRules.Validate(o).Match(_ => [], e => e.ToList());
-        if (o.Window == WindowStrategy.PerSample && o.WindowRangeEnd > policy.Schedule.NumInferenceSteps)
-            optionErrors.Add(OmniError.Invalid($"The per-sample window envelope [{o.WindowRangeStart}, {o.WindowRangeEnd}] reaches past the {policy.Schedule.NumInferenceSteps}-step schedule."));
-        var plan = ObjectivePlan.Resolve(o, policy.Config.Algorithm, objectives, resources);
-        return optionErrors.Count == 0 ? plan : Validation<OmniError, ObjectivePlan>.Fail(LanguageExt.Prelude.Seq(optionErrors.Concat(plan.Match(_ => [], e => e.ToList()))));
-    }
-
-    private static ObjectivePlan Check(TrainingOptions o, TrainingSetup setup) =>
-        Preflight(o, setup.Policy, setup.Objectives).Match(p => p, errors => throw new OmniException([.. errors]));
-
-    /// <summary>
-    /// A window set in the model config (<c>sde_window_size</c>/<c>sde_window_range</c>) applies when the options leave the
-    /// window at Full: one window per sample as the reference's request batching draws them, or, for <c>mix_grpo</c>, MixGRPO's
-    /// one seeded window per step.
-    /// </summary>
-    private static TrainingOptions WithConfigWindow(TrainingOptions o, Policy policy) =>
-        o.Window == WindowStrategy.Full && !o.Fast && policy.Config.Sde.WindowSize is { } size
-            ? o with
-            {
-                Window = policy.Config.Algorithm == "mix_grpo" ? WindowStrategy.Random : WindowStrategy.PerSample, WindowSize = size,
-                WindowRangeStart = (policy.Config.Sde.WindowRange ?? Algebra.Config.SdeSettings.DefaultWindowRange).Start,
-                WindowRangeEnd = (policy.Config.Sde.WindowRange ?? Algebra.Config.SdeSettings.DefaultWindowRange).End,
-            }
-            : o;
-
-    // Steps may change on resume (to extend a run) only when the learning rate does not depend on it.
-    private string ComparableOptions(TrainingOptions o) =>
-        JsonSerializer.Serialize(o.LearningRateSchedule == LearningRateShape.Constant ? o with { Steps = 0 } : o);
-
-    private string ModelDescription() => JsonSerializer.Serialize(new
-    {
-        _setup.Policy.Config.Architecture, _setup.Policy.Config.Algorithm, _setup.Policy.Config.Pipeline,
-        Sde = _setup.Policy.Config.Sde.ToString(), _setup.Policy.Schedule.Timesteps, _setup.Policy.TrainsLora,
-    });
 
     private void Restore(string checkpoint)
     {
         var state = TrainingCheckpoint.ReadState(checkpoint);
-        var mismatch = OptionsMismatch(state.Options, ComparableOptions(_setup.Options));
-        if (mismatch is not null)
-            throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': {mismatch}. Use a new run folder, or the same options (only Steps may change, and only with a constant learning rate).")]);
-        if (state.Model != ModelDescription())
-            throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': it was written for another model or sampling setup ({state.Model}).")]);
         TrainingCheckpoint.Restore(checkpoint, _setup.Policy.Trainable, _optimizer, _ema, _old);
         (NextStep, ResumedFrom, _updates) = (state.Step, state.Step, state.OptimizerUpdates);
-    }
-
-    private static string? OptionsMismatch(string saved, string current)
-    {
-        using var a = JsonDocument.Parse(saved);
-        using var b = JsonDocument.Parse(current);
-        var differing = a.RootElement.EnumerateObject()
-            .Where(p => !b.RootElement.TryGetProperty(p.Name, out var v) || v.GetRawText() != p.Value.GetRawText())
-            .Select(p => $"{p.Name} was {p.Value.GetRawText()}").ToList();
-        return differing.Count == 0 ? null : "the options differ (" + string.Join(", ", differing) + ")";
     }
 
     /// <summary>Runs the remaining steps; on cancellation finishes the current step, writes a checkpoint and returns.</summary>
@@ -158,14 +99,20 @@ public sealed class FlowGrpoTrainer : IDisposable
         foreach (var observer in _setup.Observers) observer.RunStarting(NextStep, o.Steps);
         string? last = TrainingCheckpoint.Latest(_setup.RunDirectory);
         var cancelled = false;
+        var (updatesBefore, skipped) = (_updates, 0);
+        string? lastSkip = null;
         while (NextStep < o.Steps)
         {
             if (cancellation.IsCancellationRequested) { cancelled = true; break; }
-            await StepAsync(cancellation).ConfigureAwait(false);
+            var report = await StepAsync(cancellation).ConfigureAwait(false);
+            if (report.SkipReason is { } reason) (skipped, lastSkip) = (skipped + 1, reason);
             var due = o.CheckpointEvery > 0 && NextStep % o.CheckpointEvery == 0;
             if (due || NextStep == o.Steps || cancellation.IsCancellationRequested) last = Checkpoint();
         }
-        var summary = new TrainingSummary(NextStep, ResumedFrom, cancelled || NextStep < o.Steps, last);
+        var summary = new TrainingSummary(NextStep, ResumedFrom, cancelled || NextStep < o.Steps, last)
+        {
+            OptimizerUpdates = _updates - updatesBefore, SkippedSteps = skipped, LastSkipReason = lastSkip,
+        };
         foreach (var observer in _setup.Observers) observer.RunFinished(summary);
         return summary;
     }
@@ -173,7 +120,8 @@ public sealed class FlowGrpoTrainer : IDisposable
     /// <summary>Writes a checkpoint of the steps completed so far and returns its folder.</summary>
     public string Checkpoint()
     {
-        var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, ComparableOptions(_setup.Options), ModelDescription());
+        var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, TrainingPreflight.ComparableOptions(_setup.Options),
+                                        TrainingPreflight.For(_setup).ModelDescription());
         var folder = TrainingCheckpoint.Save(_setup.RunDirectory, state, _setup.Policy.Trainable, _optimizer, _ema, _setup.Options.KeepCheckpoints, _old);
         foreach (var observer in _setup.Observers) observer.CheckpointSaved(NextStep, folder);
         return folder;
@@ -210,13 +158,14 @@ public sealed class FlowGrpoTrainer : IDisposable
             evaluations = await Task.WhenAll(scoring.Select(s => s.Task)).ConfigureAwait(false);
             _rewardFailures = 0;
         }
-        catch (Omni.Rewards.RewardException e)
+        catch (Exception e)
         {
-            // A reward that cannot score this batch (a NaN, a scorer that stays down after its retries) costs one step, not
-            // the run; three failing steps in a row mean it will not recover, so the run stops with the reason.
+            // Whatever a reward throws (a NaN, a scorer that stays down after its retries, a bug in a custom reward), it costs
+            // one step, not the run; three failing steps in a row mean it will not recover, so the run stops with the reason.
+            var failure = $"the reward failed ({e.GetType().Name}: {e.Message})";
             if (++_rewardFailures >= 3)
-                throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {e.Message}")]);
-            return Finish(step, metrics, clock, $"update skipped: {e.Message}; weights unchanged", rollout.Windows, images, texts, []);
+                throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {failure}.")]);
+            return Finish(step, metrics, clock, $"update skipped: {failure}; weights unchanged", rollout.Windows, images, texts, []);
         }
         metrics["time/reward_wait_s"] = rewardClock.Elapsed.TotalSeconds;
         var rewards = evaluations.SelectMany(e => e.Total).ToArray();
@@ -253,11 +202,10 @@ public sealed class FlowGrpoTrainer : IDisposable
     private (SdeWindow Window, Algebra.Config.SdeSettings? PerSample) Windows(int step)
     {
         var o = _setup.Options;
-        var steps = _setup.Policy.Schedule.NumInferenceSteps;
         if (o.Window == WindowStrategy.PerSample)
             return (default, _setup.Policy.Config.Sde with { WindowSize = o.WindowSize, WindowRange = (o.WindowRangeStart, o.WindowRangeEnd) });
         if (_plan.Flow != LossFlow.ReverseTrajectory && o.Window == WindowStrategy.Full) return (new SdeWindow(0, 0), null);
-        return (o.WindowSchedule.At(step, steps).OrThrow(), null);
+        return (o.WindowSchedule.At(step, _setup.Policy.Schedule.NumInferenceSteps).OrThrow(), null);
     }
 
     private StepReport Finish(int step, ImmutableDictionary<string, double>.Builder metrics, Stopwatch clock, string? skip, IReadOnlyList<SdeWindow> windows,
@@ -275,18 +223,19 @@ public sealed class FlowGrpoTrainer : IDisposable
     private UpdateOutcome Update(RolloutBatch rollout, float[] rewards, ImmutableDictionary<string, double>.Builder metrics)
     {
         var (o, policy) = (_setup.Options, _setup.Policy);
-        double LearningRate(int update) => _learningRate.At(update, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch);
+        var context = new UpdateContext(policy, _optimizer, _plan.Loss, _plan.Kl, o, _seeds, NextStep,
+                                        u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema) { Distill = _plan.Distill };
         switch (_plan.Flow)
         {
             case LossFlow.PairedPreference:
             {
-                var outcome = PreferenceUpdate.Run(policy, _training, _optimizer, rollout, rewards, _plan.Loss, o, _seeds, NextStep, LearningRate, _updates, _ema);
+                var outcome = PreferenceUpdate.Run(context, _training, rollout, rewards);
                 _updates += outcome.OptimizerUpdates;
                 return outcome;
             }
             case LossFlow.ForwardProcess:
             {
-                var outcome = ForwardProcessUpdate.Run(policy, _training, _optimizer, _old!, rollout, rewards, _plan.Loss, o, _seeds, NextStep, LearningRate, _updates, _ema);
+                var outcome = ForwardProcessUpdate.Run(context, _training, _old!, rollout, rewards);
                 _updates += outcome.OptimizerUpdates;
                 // The reference counts steps from 1 and refreshes after the update of every interval-th step.
                 if (outcome.OptimizerUpdates > 0 && OldPolicyRefresh.DecayAt(NextStep + 1, o.OldPolicyUpdateInterval, o.OldPolicyDecay, o.OldPolicyDecaySchedule) is { } decay)
@@ -297,68 +246,25 @@ public sealed class FlowGrpoTrainer : IDisposable
                 return outcome;
             }
             default:
-                return ReverseTrajectoryUpdate(rollout, rewards, metrics);
+                return ReverseTrajectoryUpdate(context, rollout, rewards, metrics);
         }
     }
 
-    private UpdateOutcome ReverseTrajectoryUpdate(RolloutBatch rollout, float[] rewards, ImmutableDictionary<string, double>.Builder metrics)
+    private UpdateOutcome ReverseTrajectoryUpdate(UpdateContext context, RolloutBatch rollout, float[] rewards, ImmutableDictionary<string, double>.Builder metrics)
     {
         var (o, policy) = (_setup.Options, _setup.Policy);
-        var data = new List<StepData>();
+        var (batches, mismatch) = TargetPasses.Compute(policy, rollout, rewards, _plan.Estimator, o, _seeds, NextStep, withReference: _plan.Kl is not null,
+                                                       teacher: (_plan.NeedsTeacher, _plan.NeedsTeacherPredictions));
         try
         {
-            var recorded = rollout.Chunks[0].LogProbs.shape[1];
-            using (var scope = NewDisposeScope())
-            using (no_grad())
-            {
-                using var rewardTensor = tensor(rewards, ScalarType.Float32).unsqueeze(1).expand(-1, recorded).contiguous();
-                var settings = new AdvantageSettings { Epsilon = o.AdvantageEpsilon, NormalizeByStd = o.NormalizeAdvantageByStd, GlobalStd = o.GlobalStd };
-                var advantages = _plan.Estimator.Compute(rewardTensor, rollout.GroupIds, settings);
-                var mismatch = 0.0;
-                var first = 0;
-                // Only the columns some inner epoch trains need old and reference values.
-                var columns = Enumerable.Range(0, o.InnerEpochs)
-                    .SelectMany(e => TimestepSelection.Choose((int)recorded, o.TimestepFraction, NextStep, e, _seeds)).ToHashSet();
-                var columnIndex = tensor(columns.Order().Select(c => (long)c).ToArray(), ScalarType.Int64);
-                foreach (var chunk in rollout.Chunks)
-                {
-                    var size = chunk.LogProbs.shape[0];
-                    Tensor oldLogProbs, oldMeans;
-                    if (o.RecomputeOldLogProbs)
-                    {
-                        (oldLogProbs, oldMeans) = PolicyPasses.Evaluate(policy, policy.Denoiser, chunk, columns).OrThrow();
-                        mismatch = Math.Max(mismatch, (oldLogProbs - chunk.LogProbs).index_select(1, columnIndex).abs().max().item<float>());
-                    }
-                    else
-                    {
-                        oldLogProbs = chunk.LogProbs.clone();
-                        oldMeans = chunk.PrevSampleMeans?.clone() ?? throw new OmniException([OmniError.Invalid(
-                            "Without RecomputeOldLogProbs the rollout must record previous-sample means.")]);
-                    }
-                    Tensor? referenceMeans = null;
-                    if (_plan.Kl is not null)
-                        referenceMeans = policy.WithReference(reference => PolicyPasses.Evaluate(policy, reference, chunk, columns)).OrThrow().Means;
-                    Tensor? teacherMeans = null, teacherPredictions = null;
-                    if (_plan.NeedsTeacher)
-                        (_, teacherMeans, teacherPredictions) = PolicyPasses.EvaluateWithPredictions(policy, policy.Teacher!, chunk, columns, _plan.NeedsTeacherPredictions).OrThrow();
-                    var rows = advantages.narrow(0, first, size).clone();
-                    data.Add(new StepData(oldLogProbs.DetachFromDisposeScope(), oldMeans.DetachFromDisposeScope(), rows.DetachFromDisposeScope(),
-                                          referenceMeans?.DetachFromDisposeScope())
-                    {
-                        TeacherMeans = teacherMeans?.DetachFromDisposeScope(), TeacherPredictions = teacherPredictions?.DetachFromDisposeScope(),
-                    });
-                    first += (int)size;
-                }
-                if (o.RecomputeOldLogProbs) metrics["rollout/old_log_prob_mismatch"] = mismatch;
-            }
-            var outcome = PolicyUpdate.Run(policy, _optimizer, rollout.Chunks, data, _plan.Loss, _plan.Kl, o, _seeds, NextStep,
-                                           u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema, _plan.Distill);
+            if (mismatch is { } m) metrics["rollout/old_log_prob_mismatch"] = m;
+            var outcome = PolicyUpdate.Run(context, batches);
             _updates += outcome.OptimizerUpdates;
             return outcome;
         }
         finally
         {
-            foreach (var d in data) d.Dispose();
+            foreach (var batch in batches) batch.Dispose();
         }
     }
 

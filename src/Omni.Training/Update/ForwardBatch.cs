@@ -18,7 +18,7 @@ namespace Omni.Training.Update;
 /// <param name="Extras">Model extras; tensors with one row per sample are gathered with the rows.</param>
 public sealed record ForwardBatch(
     Tensor CleanLatents, Tensor PromptEmbeds, Tensor? PromptEmbedsMask, Tensor? NegativePromptEmbeds, Tensor? NegativePromptEmbedsMask,
-    ImmutableDictionary<string, object?> Extras)
+    ImmutableDictionary<string, Tensor> Extras)
 {
     /// <summary>The number of rows.</summary>
     public long Count => CleanLatents.shape[0];
@@ -30,8 +30,8 @@ public sealed record ForwardBatch(
         Tensor Rows(Func<Trajectory, Tensor> pick) => cat(chunks.Select(pick).ToList(), 0).index_select(0, index);
         Tensor? Optional(Func<Trajectory, Tensor?> pick) => chunks.All(c => pick(c) is not null) ? Rows(c => pick(c)!) : null;
         var extras = chunks[0].Extras.ToImmutableDictionary(p => p.Key, p =>
-            p.Value is Tensor t && t.dim() > 0 && t.shape[0] == chunks[0].FinalLatents.shape[0] && chunks.All(c => c.Extras.GetValueOrDefault(p.Key) is Tensor)
-                ? (object?)Rows(c => (Tensor)c.Extras[p.Key]!)
+            p.Value.dim() > 0 && p.Value.shape[0] == chunks[0].FinalLatents.shape[0] && chunks.All(c => c.Extras.ContainsKey(p.Key))
+                ? Rows(c => c.Extras[p.Key])
                 : p.Value);
         return new ForwardBatch(Rows(c => c.FinalLatents.to(ScalarType.Float32)), Rows(c => c.PromptEmbeds), Optional(c => c.PromptEmbedsMask),
                                 Optional(c => c.NegativePromptEmbeds), Optional(c => c.NegativePromptEmbedsMask), extras);
@@ -41,9 +41,9 @@ public sealed record ForwardBatch(
     public ForwardBatch Slice(long start, long length) => new(
         CleanLatents.narrow(0, start, length), PromptEmbeds.narrow(0, start, length), PromptEmbedsMask?.narrow(0, start, length),
         NegativePromptEmbeds?.narrow(0, start, length), NegativePromptEmbedsMask?.narrow(0, start, length),
-        Extras.ToImmutableDictionary(p => p.Key, p => p.Value is Tensor t && t.dim() > 0 && t.shape[0] == Count ? (object?)t.narrow(0, start, length) : p.Value));
+        Extras.ToImmutableDictionary(p => p.Key, p => p.Value.dim() > 0 && p.Value.shape[0] == Count ? p.Value.narrow(0, start, length) : p.Value));
 
     /// <summary>The adapter's input request for noised latents <paramref name="latents"/> (B, …) at <paramref name="timesteps"/> (B,).</summary>
     public ModelInputRequest Request(Tensor latents, Tensor timesteps) =>
-        new(latents, timesteps, null, PromptEmbeds, PromptEmbedsMask, NegativePromptEmbeds, NegativePromptEmbedsMask, Extras);
+        new(latents, timesteps, null, PromptEmbeds, PromptEmbedsMask, NegativePromptEmbeds, NegativePromptEmbedsMask) { Extras = Extras };
 }

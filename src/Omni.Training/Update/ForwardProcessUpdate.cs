@@ -5,7 +5,6 @@ using Omni.Algebra.Objectives;
 using Omni.Algebra.Registries;
 using Omni.Algebra.Training;
 using Omni.Effects.Random;
-using Omni.Training.Options;
 using Omni.Training.Rollout;
 using Omni.Training.Run;
 using static TorchSharp.torch;
@@ -21,25 +20,16 @@ namespace Omni.Training.Update;
 /// </summary>
 public static class ForwardProcessUpdate
 {
-    /// <summary>Runs the update of training step <paramref name="step"/>.</summary>
-    /// <param name="policy">The model.</param>
-    /// <param name="adapter">Its training adapter.</param>
-    /// <param name="optimizer">The optimizer over <see cref="Policy.Trainable"/>.</param>
+    /// <summary>Runs the update of <paramref name="context"/>'s training step.</summary>
+    /// <param name="context">The model, optimizer, loss (<c>diffusion_nft</c> or a replacement with its inputs), options and counters.</param>
+    /// <param name="adapter">The model's training adapter.</param>
     /// <param name="old">The old policy (swapped in for <c>old_prediction</c> when it differs from the current one).</param>
     /// <param name="rollout">The step's rollouts (clean latents in the final latents).</param>
     /// <param name="rewards">One reward per sample.</param>
-    /// <param name="loss">The loss (<c>diffusion_nft</c> or a replacement with the same inputs).</param>
-    /// <param name="options">Training options.</param>
-    /// <param name="seeds">Seed streams (the re-noising noise).</param>
-    /// <param name="step">The training step.</param>
-    /// <param name="learningRate">Learning rate for a given optimizer update number.</param>
-    /// <param name="updatesSoFar">Optimizer updates before this step.</param>
-    /// <param name="ema">The EMA to fold updates into, if any.</param>
-    public static UpdateOutcome Run(Policy policy, TrainingAdapter adapter, optim.Optimizer optimizer, OldPolicy old, RolloutBatch rollout,
-                                    IReadOnlyList<float> rewards, DiffusionLoss loss, TrainingOptions options, SeedStreams seeds, int step,
-                                    Func<int, double> learningRate, int updatesSoFar, Ema? ema)
+    public static UpdateOutcome Run(UpdateContext context, TrainingAdapter adapter, OldPolicy old, RolloutBatch rollout, IReadOnlyList<float> rewards)
     {
-        var metrics = new MetricSums();
+        var (policy, options, loss, seeds, step) = (context.Policy, context.Options, context.Loss, context.Seeds, context.Step);
+        var metrics = new MetricAverages();
         using var scope = NewDisposeScope();
         var rows = Enumerable.Range(0, rollout.Count).ToArray();
         var batch = ForwardBatch.Gather(rollout.Chunks, rows);
@@ -66,7 +56,7 @@ public static class ForwardProcessUpdate
             {
                 foreach (var mini in micro.Chunk(perMini))
                 {
-                    using (NewDisposeScope()) optimizer.zero_grad();
+                    using (NewDisposeScope()) context.Optimizer.zero_grad();
                     foreach (var m in mini)
                     {
                         var (start, length) = ((long)m * size, (long)Math.Min(size, rollout.Count - m * size));
@@ -98,14 +88,15 @@ public static class ForwardProcessUpdate
                             var data = ImmutableDictionary<string, Tensor>.Empty.Add("reward_prob", rewardProbability.narrow(0, start, length));
                             var result = ObjectiveRegistry.ValidateInputs(loss, new LossInputs(outputs, data, options.LossSettings)).Bind(loss.Compute).OrThrow();
                             // Without a reference pass the reference term is not measured (it would read 0).
-                            metrics.Record(withReference ? result.Metrics : result.Metrics.Remove("actor/ref_kl_loss"));
+                            metrics.AddAll(withReference ? result.Metrics : result.Metrics.Remove("actor/ref_kl_loss"));
                             if (!TensorChecks.AllFinite(result.Loss)) { failure = $"the loss is not finite at timestep column {s} (micro-batch {m})"; break; }
                             (result.Loss / (mini.Length * columns)).backward();
                         }
                         if (failure is not null) break;
                     }
-                    failure ??= OptimizerUpdate.Apply(policy, optimizer, options, learningRate(updatesSoFar + updates), ema, metrics);
-                    using (NewDisposeScope()) optimizer.zero_grad();
+                    if (failure is null)
+                        PolicyUpdate.ApplyGradients(context, context.UpdatesSoFar + updates, metrics).IfLeft(reason => failure = reason);
+                    using (NewDisposeScope()) context.Optimizer.zero_grad();
                     if (failure is not null) break;
                     old.CurrentChanged();
                     updates++;
@@ -116,7 +107,7 @@ public static class ForwardProcessUpdate
         {
             policy.Module.eval();
         }
-        metrics.Record("actor/train_timesteps", columns);
-        return new UpdateOutcome(metrics.Averages(), failure is null ? null : $"update skipped: {failure}; weights left unchanged by it", updates);
+        metrics.Add("actor/train_timesteps", columns);
+        return new UpdateOutcome(metrics.Averages().SetItem("actor/optimizer_steps", updates), failure is null ? null : $"update skipped: {failure}; weights left unchanged by it", updates);
     }
 }

@@ -6,7 +6,6 @@ using Omni.Algebra.Registries;
 using Omni.Algebra.Schedules;
 using Omni.Algebra.Training;
 using Omni.Effects.Random;
-using Omni.Training.Options;
 using Omni.Training.Rollout;
 using Omni.Training.Run;
 using static TorchSharp.torch;
@@ -21,30 +20,22 @@ namespace Omni.Training.Update;
 /// </summary>
 public static class PreferenceUpdate
 {
-    /// <summary>Runs the update of training step <paramref name="step"/>.</summary>
-    /// <param name="policy">The model.</param>
-    /// <param name="adapter">Its training adapter.</param>
-    /// <param name="optimizer">The optimizer over <see cref="Policy.Trainable"/>.</param>
+    /// <summary>Runs the update of <paramref name="context"/>'s training step.</summary>
+    /// <param name="context">The model, optimizer, loss (<c>dpo</c> or a replacement with its inputs), options and counters.</param>
+    /// <param name="adapter">The model's training adapter.</param>
     /// <param name="rollout">The step's rollouts (clean latents in the final latents).</param>
     /// <param name="rewards">One reward per sample.</param>
-    /// <param name="loss">The loss (<c>dpo</c> or a replacement with the same inputs).</param>
-    /// <param name="options">Training options.</param>
-    /// <param name="seeds">Seed streams (the pairs' noise and timesteps).</param>
-    /// <param name="step">The training step.</param>
-    /// <param name="learningRate">Learning rate for a given optimizer update number.</param>
-    /// <param name="updatesSoFar">Optimizer updates before this step.</param>
-    /// <param name="ema">The EMA to fold updates into, if any.</param>
-    public static UpdateOutcome Run(Policy policy, TrainingAdapter adapter, optim.Optimizer optimizer, RolloutBatch rollout, IReadOnlyList<float> rewards,
-                                    DiffusionLoss loss, TrainingOptions options, SeedStreams seeds, int step, Func<int, double> learningRate,
-                                    int updatesSoFar, Ema? ema)
+    public static UpdateOutcome Run(UpdateContext context, TrainingAdapter adapter, RolloutBatch rollout, IReadOnlyList<float> rewards)
     {
+        var (policy, options, loss) = (context.Policy, context.Options, context.Loss);
         var pairs = DpoPairing.Select(rollout.GroupIds, rewards);
         if (pairs.Count == 0)
             return new UpdateOutcome(ImmutableDictionary<string, double>.Empty, "update skipped: Online DPO could not build preference pairs; increase GroupSize (actor_rollout_ref.rollout.n)", 0);
-        var metrics = new MetricSums();
+        var metrics = new MetricAverages();
         using var scope = NewDisposeScope();
         var batch = ForwardBatch.Gather(rollout.Chunks, pairs);
-        var (noise, timesteps, sigmas) = PairNoise(batch.CleanLatents, TrainTable.For(policy.Schedule.Config), seeds.For(SeedStreams.Purpose.ForwardNoise, step));
+        var (noise, timesteps, sigmas) = PairNoise(batch.CleanLatents, TrainTable.For(policy.Schedule.Config),
+                                                   context.Seeds.For(SeedStreams.Purpose.ForwardNoise, context.Step));
         var noisy = sigmas * noise + (1.0 - sigmas) * batch.CleanLatents;
         var pairRewards = tensor(pairs.Select(i => rewards[i]).ToArray(), ScalarType.Float32, batch.CleanLatents.device);
         var uids = pairs.Select(i => rollout.GroupIds[i]).ToImmutableArray();
@@ -58,7 +49,7 @@ public static class PreferenceUpdate
         {
             foreach (var mini in micro.Chunk(perMini))
             {
-                using (NewDisposeScope()) optimizer.zero_grad();
+                using (NewDisposeScope()) context.Optimizer.zero_grad();
                 foreach (var m in mini)
                 {
                     using var microScope = NewDisposeScope();
@@ -74,13 +65,14 @@ public static class PreferenceUpdate
                         .Add("ref_noise_pred", reference).Add("sample_level_rewards", pairRewards.narrow(0, start, length));
                     var inputs = new LossInputs(outputs, data, options.LossSettings) { GroupIds = uids.Skip((int)start).Take((int)length).ToImmutableArray() };
                     var result = ObjectiveRegistry.ValidateInputs(loss, inputs).Bind(loss.Compute).OrThrow();
-                    metrics.Record(result.Metrics);
+                    metrics.AddAll(result.Metrics);
                     if (!TensorChecks.AllFinite(result.Loss)) { failure = $"the loss is not finite (micro-batch {m})"; break; }
-                    metrics.Record("actor/pg_loss", result.Loss.detach().item<float>());
+                    metrics.Add("actor/pg_loss", result.Loss.detach().item<float>());
                     (result.Loss / mini.Length).backward();
                 }
-                failure ??= OptimizerUpdate.Apply(policy, optimizer, options, learningRate(updatesSoFar + updates), ema, metrics);
-                using (NewDisposeScope()) optimizer.zero_grad();
+                if (failure is null)
+                    PolicyUpdate.ApplyGradients(context, context.UpdatesSoFar + updates, metrics).IfLeft(reason => failure = reason);
+                using (NewDisposeScope()) context.Optimizer.zero_grad();
                 if (failure is not null) break;
                 updates++;
             }
@@ -89,8 +81,9 @@ public static class PreferenceUpdate
         {
             policy.Module.eval();
         }
-        metrics.Record("actor/pairs", pairs.Count / 2);
-        return new UpdateOutcome(metrics.Averages(), failure is null ? null : $"update skipped: {failure}; weights left unchanged by it", updates);
+        metrics.Add("actor/pairs", pairs.Count / 2);
+        return new UpdateOutcome(metrics.Averages().SetItem("actor/optimizer_steps", updates),
+                                 failure is null ? null : $"update skipped: {failure}; weights left unchanged by it", updates);
     }
 
     /// <summary>
