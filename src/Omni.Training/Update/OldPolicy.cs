@@ -17,6 +17,7 @@ public sealed class OldPolicy : IDisposable
     public OldPolicy(IEnumerable<(string Name, TorchSharp.Modules.Parameter Parameter)> trainable)
     {
         using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
         _weights = trainable.ToDictionary(p => p.Name, p => p.Parameter.detach().clone().DetachFromDisposeScope());
         MatchesCurrent = true;
     }
@@ -37,7 +38,9 @@ public sealed class OldPolicy : IDisposable
         var saved = new List<Tensor>(trainable.Count);
         try
         {
+            // The scope collects the detach() views, which would otherwise outlive every call made outside a scope.
             using (no_grad())
+            using (NewDisposeScope())
                 foreach (var (name, p) in trainable)
                 {
                     saved.Add(p.detach().clone().DetachFromDisposeScope());
@@ -48,6 +51,7 @@ public sealed class OldPolicy : IDisposable
         finally
         {
             using (no_grad())
+            using (NewDisposeScope())
                 for (var i = 0; i < saved.Count; i++) trainable[i].Parameter.copy_(saved[i]);
             foreach (var t in saved) t.Dispose();
         }
