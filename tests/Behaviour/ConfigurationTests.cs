@@ -266,6 +266,25 @@ public sealed class TrainingConfigBindingTests
     }
 
     [Fact]
+    public void Training_and_reference_keys_are_bound_and_checked_together()
+    {
+        var configuration = Config(("training:Steps", "-3"), ("training:OldPolicyDecaySchedule", ""), ("training:LossMode", ""),
+            ("actor_rollout_ref:actor:ppo_epochs", "0"), ("actor_rollout_ref:actor:diffusion_loss:dpo_beta", "lots"));
+        var (options, problems) = Omni.Facade.Configuration.TrainingOptionsBinding.Read(configuration, "training", new Omni.Training.Options.TrainingOptions());
+        var messages = problems.Select(p => p.Message).ToList();
+        Assert.Contains("training:Steps must be ≥ 1, got -3.", messages);
+        // A name without an "unset" value cannot be emptied; an optional one can.
+        Assert.Contains(messages, m => m.StartsWith("training:OldPolicyDecaySchedule must be set", StringComparison.Ordinal));
+        Assert.DoesNotContain(messages, m => m.Contains("LossMode"));
+        // The rules run over the reference keys too.
+        Assert.Contains(messages, m => m.Contains("InnerEpochs must be ≥ 1, got 0"));
+        Assert.Contains(messages, m => m.Contains("dpo_beta' must be a number, got 'lots'"));
+        Assert.Equal(4, messages.Count);
+        Assert.Equal("copy", options.OldPolicyDecaySchedule);
+        Assert.Equal(0, options.InnerEpochs);
+    }
+
+    [Fact]
     public void Unknown_keys_bad_values_and_contradictions_are_all_reported()
     {
         var errors = Omni.Facade.Configuration.TrainingConfigBinding.Apply(Config(

@@ -14,7 +14,7 @@ namespace Omni.Tests.Behaviour;
 /// <summary>
 /// <c>prepare_model_inputs</c> takes either a whole trajectory and a step (reverse-trajectory training) or an already selected
 /// latent with one timestep per row (rollouts, forward-process objectives): for every built-in adapter and the shapes adapter,
-/// both shapes give the same model arguments. Plus the DPO adapters' own rules (spec §4.8–4.9).
+/// both shapes give the same model arguments. Plus the DPO adapters' own rules (the reference's Qwen-Image and SD3 DPO adapters).
 /// </summary>
 public sealed class ModelInputShapesTests
 {

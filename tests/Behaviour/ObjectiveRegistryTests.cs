@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Omni.Tests.Behaviour;
 
-/// <summary>Loss and advantage-estimator registries (spec §7.2–7.3) and the algorithm recipes.</summary>
+/// <summary>Loss and advantage-estimator registries (the reference's loss and advantage-estimator registries) and the algorithm recipes.</summary>
 public sealed class ObjectiveRegistryTests
 {
     private static readonly ObjectiveRegistry Objectives = ObjectiveRegistry.Default;

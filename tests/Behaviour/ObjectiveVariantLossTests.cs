@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Omni.Tests.Behaviour;
 
 /// <summary>
-/// The reference's CPU checks of Flow-DPPO, Diffusion-DPO and DiffusionNFT (spec §7.2–7.3) that the golden values do not
+/// The reference's CPU checks of Flow-DPPO, Diffusion-DPO and DiffusionNFT (VeRL-Omni's diffusion core-algorithm and registry CPU tests) that the golden values do not
 /// already pin: the unclamped advantages and removal masks of Flow-DPPO, the reward-probability modes, the online pairing,
 /// the input checks and the training flow each loss declares.
 /// </summary>

@@ -14,8 +14,9 @@ namespace Omni.Tests.Golden;
 /// The <c>objectives</c> suite: Flow-DPPO, Diffusion-DPO (values, gradients, refusals, online pairing), DiffusionNFT (loss and
 /// its batch-preparation helpers) and the two distillation losses, through the default objective registry. Every case of
 /// the manifest runs, whatever its id, with its own parameters (the registry's defaults where a case omits one); a case
-/// whose <c>op</c> this suite does not know fails.
+/// whose <c>op</c> this suite does not know fails, and so does a case declaring anything its check does not read.
 /// </summary>
+[ChecksFixture("objectives")]
 public sealed class ObjectiveGoldenTests
 {
     private static readonly GoldenSuite Suite = GoldenSuite.Load("objectives");
@@ -23,13 +24,13 @@ public sealed class ObjectiveGoldenTests
     private static string OpOf(JsonElement c) => c.TryGetProperty("op", out var op) ? op.GetString()! : "(no op)";
 
     /// <summary>What each op checks, by the manifest's op name.</summary>
-    private static readonly ImmutableDictionary<string, Action<string, JsonElement>> Checks = new Dictionary<string, Action<string, JsonElement>>
+    private static readonly ImmutableDictionary<string, Action<GoldenCase>> Checks = new Dictionary<string, Action<GoldenCase>>
     {
-        ["flow_dppo_loss"] = (id, c) => CheckLoss(id, c, "flow_dppo"),
-        ["dpo_loss"] = (id, c) => CheckLoss(id, c, "dpo"),
-        ["diffusion_nft_loss"] = (id, c) => CheckLoss(id, c, "diffusion_nft"),
-        ["distill_kl_loss"] = (id, c) => CheckLoss(id, c, "distill_kl"),
-        ["distill_fm_mse_loss"] = (id, c) => CheckLoss(id, c, "distill_fm_mse"),
+        ["flow_dppo_loss"] = c => CheckLoss(c, "flow_dppo"),
+        ["dpo_loss"] = c => CheckLoss(c, "dpo"),
+        ["diffusion_nft_loss"] = c => CheckLoss(c, "diffusion_nft"),
+        ["distill_kl_loss"] = c => CheckLoss(c, "distill_kl"),
+        ["distill_fm_mse_loss"] = c => CheckLoss(c, "distill_fm_mse"),
         ["dpo_error"] = CheckDpoRefusal,
         ["dpo_pair_indices"] = CheckDpoPairs,
         ["nft_group_advantages"] = CheckNftAdvantages,
@@ -46,25 +47,27 @@ public sealed class ObjectiveGoldenTests
     [Theory, MemberData(nameof(AllCases))]
     public void Matches_the_reference(string id)
     {
-        using var scope = NewDisposeScope();
-        var c = Suite.Case(id);
-        var op = OpOf(c);
+        var op = OpOf(Suite.Raw(id));
         if (!Checks.TryGetValue(op, out var check))
             throw new XunitException($"{id}: unknown op '{op}'; this suite runs [{string.Join(", ", Checks.Keys.Order())}].");
-        check(id, c);
+        Suite.Check(id, c =>
+        {
+            using var scope = NewDisposeScope();
+            check(c);
+        });
     }
 
     /// <summary>The loss settings of a case: its own keys, the reference defaults for the rest.</summary>
-    private static LossSettings Settings(JsonElement c)
+    private static LossSettings Settings(GoldenCase c)
     {
         var d = LossSettings.Default;
-        double Number(string key, double fallback) => c.TryGetProperty(key, out var v) ? v.GetDouble() : fallback;
+        double Number(string key, double fallback) => c.Optional(key)?.GetDouble() ?? fallback;
         return new LossSettings
         {
             ClipRatio = Number("clip_ratio", d.ClipRatio),
             AdvantageClipMax = Number("adv_clip_max", d.AdvantageClipMax),
             KlMaskThreshold = Number("kl_mask_threshold", d.KlMaskThreshold),
-            AddKlCoefficient = c.TryGetProperty("add_kl_coefficient", out var add) ? add.GetBoolean() : d.AddKlCoefficient,
+            AddKlCoefficient = c.Optional("add_kl_coefficient")?.GetBoolean() ?? d.AddKlCoefficient,
             DpoBeta = Number("dpo_beta", d.DpoBeta),
             MixBeta = Number("mix_beta", d.MixBeta),
             AdaptiveWeightMin = Number("adaptive_weight_min", d.AdaptiveWeightMin),
@@ -72,8 +75,8 @@ public sealed class ObjectiveGoldenTests
         };
     }
 
-    private static ImmutableArray<string> Strings(JsonElement c, string key) =>
-        [.. c.GetProperty(key).EnumerateArray().Select(e => e.GetString()!)];
+    private static ImmutableArray<string> Strings(GoldenCase c, string key) =>
+        [.. c[key].EnumerateArray().Select(e => e.GetString()!)];
 
     // The manifest's input names are the reference's compute_loss arguments; the registry's are its model-output and data keys.
     private static readonly ImmutableDictionary<string, string> ModelOutputKeys = new Dictionary<string, string>
@@ -91,38 +94,38 @@ public sealed class ObjectiveGoldenTests
         ["reward_prob"] = "reward_prob", ["teacher_prev_sample_mean"] = "teacher_prev_sample_mean", ["teacher_noise_pred"] = "teacher_noise_pred",
     }.ToImmutableDictionary();
 
-    private static void CheckLoss(string id, JsonElement c, string loss)
+    private static void CheckLoss(GoldenCase c, string loss)
     {
+        var id = c.Id;
         var outputs = ImmutableDictionary.CreateBuilder<string, Tensor>();
         var data = ImmutableDictionary.CreateBuilder<string, Tensor>();
         var gradients = new Dictionary<string, Tensor>();
-        foreach (var input in c.GetProperty("inputs").EnumerateObject())
+        foreach (var name in c["inputs"].EnumerateObject().Select(p => p.Name).ToList())
         {
-            var tensor = Suite.Tensor(input.Value.GetString()!);
-            if (c.GetProperty("outputs").TryGetProperty("grad_" + input.Name, out _))
+            var tensor = c.Input(name);
+            if (c.Declares("outputs", "grad_" + name))
             {
                 tensor.requires_grad_(true);
-                gradients[input.Name] = tensor;
+                gradients[name] = tensor;
             }
-            if (ModelOutputKeys.TryGetValue(input.Name, out var outputKey)) outputs[outputKey] = tensor;
-            else if (DataKeys.TryGetValue(input.Name, out var dataKey)) data[dataKey] = tensor;
-            else throw new XunitException($"{id}: input '{input.Name}' is neither a model output nor a data key of the registry.");
+            if (ModelOutputKeys.TryGetValue(name, out var outputKey)) outputs[outputKey] = tensor;
+            else if (DataKeys.TryGetValue(name, out var dataKey)) data[dataKey] = tensor;
+            else throw new XunitException($"{id}: input '{name}' is neither a model output nor a data key of the registry.");
         }
         var lossInputs = new LossInputs(outputs.ToImmutable(), data.ToImmutable(), Settings(c))
         {
-            GroupIds = c.TryGetProperty("index", out _) ? Strings(c, "index") : null,
+            GroupIds = c.Has("index") ? Strings(c, "index") : null,
         };
         var result = ObjectiveRegistry.Default.Compute(loss, lossInputs).OrThrow();
 
-        TensorAssert.Close(result.Loss.reshape(1), Suite.Tensor(c, "outputs", "loss"), TensorAssert.Reduced, id + " loss");
+        TensorAssert.Close(result.Loss.reshape(1), c.Output("loss"), TensorAssert.Reduced, id + " loss");
         result.Loss.backward();
         // An input the loss reaches by no differentiable path (Flow-DPPO's mean enters only the detached mask) has gradient
         // zero, which is how the reference stores it.
         foreach (var (name, tensor) in gradients)
-            TensorAssert.Close(tensor.grad ?? zeros_like(tensor), Suite.Tensor(c, "outputs", "grad_" + name), TensorAssert.Reduced, $"{id} d/d {name}");
-        foreach (var output in c.GetProperty("outputs").EnumerateObject().Where(o => o.Name.StartsWith("grad_", StringComparison.Ordinal)))
-            Assert.True(gradients.ContainsKey(output.Name["grad_".Length..]), $"{id}: the reference gradient {output.Name} has no input of that name");
-        foreach (var metric in c.GetProperty("metrics").EnumerateObject())
+            TensorAssert.Close(tensor.grad ?? zeros_like(tensor), c.Output("grad_" + name), TensorAssert.Reduced, $"{id} d/d {name}");
+        // A reference gradient for an input the case does not give is left unread, and so fails the case.
+        foreach (var metric in c["metrics"].EnumerateObject())
         {
             Assert.True(result.Metrics.ContainsKey(metric.Name), $"{id}: metric {metric.Name} is not logged");
             var expected = metric.Value.GetDouble();
@@ -132,10 +135,12 @@ public sealed class ObjectiveGoldenTests
         }
     }
 
-    private static void CheckDpoRefusal(string id, JsonElement c)
+    private static void CheckDpoRefusal(GoldenCase c)
     {
-        var rewards = c.GetProperty("sample_level_rewards").EnumerateArray().Select(e => e.GetSingle()).ToArray();
-        var batch = c.GetProperty("batch").GetInt32();
+        var id = c.Id;
+        c.NotUsed("case", "a label naming what the refused input gets wrong; the error compared below is what matters");
+        var rewards = c["sample_level_rewards"].EnumerateArray().Select(e => e.GetSingle()).ToArray();
+        var batch = c.Int("batch");
         Assert.Equal(rewards.Length, batch);
         var shape = new long[] { batch, 2, 3 };
         var outputs = ImmutableDictionary<string, Tensor>.Empty
@@ -143,43 +148,43 @@ public sealed class ObjectiveGoldenTests
         var data = ImmutableDictionary<string, Tensor>.Empty.Add("ref_noise_pred", zeros(shape)).Add("sample_level_rewards", tensor(rewards));
         var refusal = ObjectiveRegistry.Default.Compute("dpo", new LossInputs(outputs, data, Settings(c))).ErrorOf()
             .IfNone(() => throw new XunitException($"{id}: the loss accepted what the reference refuses"));
-        var expected = c.GetProperty("error");
+        var expected = c["error"];
         Assert.Equal(expected.GetProperty("type").GetString(), refusal.PythonEquivalent);
         Assert.Equal(expected.GetProperty("message").GetString(), refusal.Message);
     }
 
-    private static void CheckDpoPairs(string id, JsonElement c)
+    private static void CheckDpoPairs(GoldenCase c)
     {
-        var scores = Suite.Tensor(c, "inputs", "scores").to(ScalarType.Float32).data<float>().ToArray();
+        var scores = c.Input("scores").to(ScalarType.Float32).data<float>().ToArray();
         var selected = DpoPairing.Select(Strings(c, "uids"), scores);
-        var expected = c.GetProperty("selected_indices").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-        Assert.True(expected.SequenceEqual(selected), $"{id}: selected [{string.Join(", ", selected)}], reference [{string.Join(", ", expected)}]");
+        var expected = c["selected_indices"].EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        Assert.True(expected.SequenceEqual(selected), $"{c.Id}: selected [{string.Join(", ", selected)}], reference [{string.Join(", ", expected)}]");
     }
 
-    private static void CheckNftAdvantages(string id, JsonElement c)
+    private static void CheckNftAdvantages(GoldenCase c)
     {
         var settings = new AdvantageSettings
         {
-            Epsilon = c.TryGetProperty("epsilon", out var eps) ? eps.GetDouble() : 1e-4,
-            NormalizeByStd = c.GetProperty("norm_by_std").GetBoolean(),
-            GlobalStd = c.GetProperty("global_std").GetBoolean(),
+            Epsilon = c.Optional("epsilon")?.GetDouble() ?? 1e-4,
+            NormalizeByStd = c.Bool("norm_by_std"),
+            GlobalStd = c.Bool("global_std"),
         };
-        var advantages = NftBatchPreparation.GroupAdvantages(Suite.Tensor(c, "inputs", "rewards"), Strings(c, "uid"), settings);
-        TensorAssert.Close(advantages, Suite.Tensor(c, "outputs", "advantages"), TensorAssert.Reduced, id);
+        var advantages = NftBatchPreparation.GroupAdvantages(c.Input("rewards"), Strings(c, "uid"), settings);
+        TensorAssert.Close(advantages, c.Output("advantages"), TensorAssert.Reduced, c.Id);
     }
 
-    private static void CheckRewardProbability(string id, JsonElement c)
+    private static void CheckRewardProbability(GoldenCase c)
     {
-        var name = c.GetProperty("adv_mode").GetString()!;
-        var mode = NftBatchPreparation.ParseMode(name) ?? throw new XunitException($"{id}: unknown adv_mode '{name}'");
-        var probability = NftBatchPreparation.RewardProbability(Suite.Tensor(c, "inputs", "advantages"), c.GetProperty("adv_clip_max").GetDouble(), mode);
-        TensorAssert.Close(probability, Suite.Tensor(c, "outputs", "reward_prob"), TensorAssert.Elementwise, id);
+        var name = c.String("adv_mode");
+        var mode = NftBatchPreparation.ParseMode(name) ?? throw new XunitException($"{c.Id}: unknown adv_mode '{name}'");
+        var probability = NftBatchPreparation.RewardProbability(c.Input("advantages"), c.Double("adv_clip_max"), mode);
+        TensorAssert.Close(probability, c.Output("reward_prob"), TensorAssert.Elementwise, c.Id);
     }
 
-    private static void CheckTimestepSelection(string id, JsonElement c)
+    private static void CheckTimestepSelection(GoldenCase c)
     {
-        using var generator = Generators.Seeded(c.GetProperty("seed").GetInt64());
-        var selected = NftBatchPreparation.SelectTrainTimesteps(Suite.Tensor(c, "inputs", "train_timesteps"), c.GetProperty("timestep_fraction").GetDouble(), generator);
-        TensorAssert.Identical(selected, Suite.Tensor(c, "outputs", "selected"), id);
+        using var generator = Generators.Seeded(c.Long("seed"));
+        var selected = NftBatchPreparation.SelectTrainTimesteps(c.Input("train_timesteps"), c.Double("timestep_fraction"), generator);
+        TensorAssert.Identical(selected, c.Output("selected"), c.Id);
     }
 }

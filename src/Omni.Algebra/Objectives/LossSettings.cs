@@ -1,7 +1,7 @@
 namespace Omni.Algebra.Objectives;
 
 /// <summary>
-/// The knobs of every objective: the reference's <c>actor.diffusion_loss</c> block (spec §6.6), one property per key, with the
+/// The knobs of every objective: the reference's <c>actor.diffusion_loss</c> block (VeRL-Omni's <c>DiffusionLossConfig</c>), one property per key, with the
 /// reference's defaults; <see cref="LossSettingsRules"/> checks them.
 /// </summary>
 public sealed record LossSettings

@@ -79,81 +79,65 @@ public static class ShapesJob
         return (prompts, seeds);
     }
 
-    /// <summary>Runs <c>omni train</c> on a shapes pipeline folder.</summary>
+    /// <summary>
+    /// Runs <c>omni train</c> on a shapes pipeline folder. Every setting is checked before any work (the held-out evaluation
+    /// alone takes a minute), and every problem is reported at once.
+    /// </summary>
     public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh, CancellationToken stop)
     {
-        // Everything the command line can get wrong is checked before any model loads or any sample is drawn.
-        var section = configuration.GetSection("actor_rollout_ref:model");
-        var algorithm = section["algorithm"] ?? "flow_grpo";
+        // Everything the command line can get wrong is checked before any sample is drawn (only the model itself is loaded), and
+        // reported at once.
+        var problems = new List<OmniError>();
         var registries = ShapesAdapter.Register(BuiltInAdapters.Registries);
-        var lossName = configuration[$"{TrainingConfigBinding.LossSection}:loss_mode"] ?? configuration["training:LossMode"]
-            ?? registries.Objectives.Resolve(algorithm).Match(r => r.Loss.Name, _ => algorithm);
-        var options = CliConfiguration.Training(configuration, DefaultsFor(lossName));
-        var loraRank = configuration.GetValue("omni:lora_rank", DefaultLoraRank);
-        var teacherFolder = CliConfiguration.Teacher(configuration);
-        var sampling = ShapesSampling.Default;
-        // The reference's keys (actor_rollout_ref:model:algo:noise_level / sde_type / sde_window_* / pipeline:*) override the shapes defaults.
-        var sdeType = section["algo:sde_type"] is { } typeName
-            ? SdeTypes.Parse(typeName).Match(t => t, e => throw new OmniException([e]))
-            : DefaultSdeType;
-        var windowRange = section.GetSection("algo:sde_window_range").GetChildren().Select(c => int.Parse(c.Value!, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-        var sde = new SdeSettings
-        {
-            NoiseLevel = section.GetValue("algo:noise_level", RolloutNoiseLevel), SdeType = sdeType,
-            WindowSize = section.GetValue<int?>("algo:sde_window_size"), WindowRange = windowRange.Length == 2 ? (windowRange[0], windowRange[1]) : null,
-        };
-        var resources = new ObjectiveResources(loraRank > 0, HasReference: true, HasTeacher: teacherFolder is not null);
-        var plan = ObjectivePlan.Resolve(options, algorithm, registries.Objectives, resources);
-        var problems = plan.Match(_ => [], e => e.ToList());
-        problems.AddRange(TrainingOptionsRules.Validate(options).Match(_ => [], e => e.ToList()));
-        registries.Training.Get(ShapesPipeline.ClassName, algorithm).IfLeft(problems.Add);
-        if (teacherFolder is not null && !Directory.Exists(teacherFolder))
-            problems.Add(new OmniError(ErrorKind.NotFound, $"The teacher folder '{teacherFolder}' does not exist."));
-        if (problems.Count > 0) throw new OmniException([.. problems.Distinct()]);
-        var objectives = plan.Match(p => p, _ => throw new InvalidOperationException("unreachable"));
-
         using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
         shapes.Eval();
+        var sampling = ShapesSampling.Default;
+        // The reference's keys (actor_rollout_ref:model:algorithm, pipeline:num_inference_steps / guidance_scale, algo:noise_level /
+        // sde_type / sde_window_size / sde_window_range) override the shapes defaults; every key of that section is validated.
+        var bound = ModelConfigBinding.Bind(configuration, shapes.ModelConfig(folder, steps: sampling.Steps, guidanceScale: sampling.GuidanceScale,
+                                                                              sde: new SdeSettings { NoiseLevel = RolloutNoiseLevel, SdeType = DefaultSdeType }));
+        var algorithm = bound.Match(c => c.Algorithm, _ => configuration[$"{ModelConfigBinding.Section}:algorithm"] ?? "flow_grpo");
+        // The objective's own defaults apply under whatever the configuration sets.
+        var lossName = configuration[$"{TrainingConfigBinding.LossSection}:loss_mode"] ?? configuration["training:LossMode"]
+            ?? registries.Objectives.Resolve(algorithm).Match(r => r.Loss.Name, _ => algorithm);
+        var (trainingOptions, optionProblems) = CliConfiguration.Training(configuration, DefaultsFor(lossName));
+        var parsedRewards = RewardSpecs.ParseAll(rewards.Count > 0 ? rewards : ["shapes"], problems);
+        // omni:prompt_limit trains on the first N training prompts only (an overfitting check: the reward must climb).
+        var limit = CliConfiguration.Int(configuration, "omni:prompt_limit", ShapesWorld.Training.Length, 1, ShapesWorld.Training.Length, problems);
+        var loraRank = CliConfiguration.Int(configuration, "omni:lora_rank", DefaultLoraRank, 0, int.MaxValue, problems);
+        // omni:heldout_seeds sets the samples per held-out prompt (default 4: 128 images).
+        var heldOutSeeds = CliConfiguration.Int(configuration, "omni:heldout_seeds", ShapesEvaluation.DefaultSeedsPerPrompt, 1, int.MaxValue, problems);
+        // omni:evaluate=false skips the held-out evaluations and grids (quick checks; the training itself is unchanged).
+        var evaluate = CliConfiguration.Bool(configuration, "omni:evaluate", true, problems);
+        // omni:time_budget_s stops training after the step that reaches the budget (then evaluates as usual): the way to compare
+        // objectives at equal wall-clock cost. Ctrl-C still stops without evaluating.
+        var budgetSeconds = CliConfiguration.PositiveNumber(configuration, "omni:time_budget_s", problems);
+        var teacherFolder = CliConfiguration.Teacher(configuration, problems);
+        var resources = new ObjectiveResources(loraRank > 0, HasReference: true, HasTeacher: teacherFolder is not null);
+        var plan = ObjectivePlan.Resolve(trainingOptions, algorithm, registries.Objectives, resources);
+        registries.Training.Get(ShapesPipeline.ClassName, algorithm).IfLeft(problems.Add);
+        CliConfiguration.ThrowIfAny(problems, optionProblems, CliConfiguration.Problems(bound), CliConfiguration.Problems(plan));
+        var (objectives, overrides) = (plan.Match(p => p, _ => throw new InvalidOperationException("validated above")),
+                                       bound.Match(c => c, _ => throw new InvalidOperationException("validated above")));
+
         using var teacher = teacherFolder is null ? null : ShapesPipelineFolder.Load(teacherFolder).OrThrow();
         teacher?.Eval();
-        Directory.CreateDirectory(runDirectory);
-        Console.WriteLine($"omni train: {algorithm} (loss {objectives.Loss.Name}) on {folder} ({ShapesWorld.Training.Length} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}"
-                          + (teacherFolder is null ? "" : $", teacher {teacherFolder}"));
-
-        // omni:heldout_seeds sets the samples per held-out prompt (default 4: 128 images).
-        var heldOutSeeds = configuration.GetValue("omni:heldout_seeds", ShapesEvaluation.DefaultSeedsPerPrompt);
-        if (heldOutSeeds < 1) throw new ArgumentException($"omni:heldout_seeds must be ≥ 1, got {heldOutSeeds}.");
-        // omni:evaluate=false skips the held-out evaluations and grids (quick checks; the training itself is unchanged).
-        var evaluate = configuration.GetValue("omni:evaluate", true);
-        ShapesEvaluationResult? before = null;
-        if (evaluate)
-        {
-            before = ShapesEvaluation.HeldOutReward(shapes, heldOutSeeds);
-            Console.WriteLine($"held-out reward before: {Describe(before)}");
-            SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
-        }
+        var model = shapes.ModelConfig(folder, algorithm, steps: overrides.Pipeline.NumInferenceSteps, guidanceScale: overrides.Pipeline.GuidanceScale ?? 1.0,
+                                       sde: overrides.Sde);
 
         // A frozen copy for full fine-tuning's reference (KL, DPO, NFT's ref_kl_coef), loaded only when the objective needs one
         // (LoRA's reference is the base with adapters off).
-        using var reference = loraRank == 0 && objectives.NeedsReference(options) ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
+        using var reference = loraRank == 0 && objectives.NeedsReference(trainingOptions) ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
         reference?.Eval();
-        var model = shapes.ModelConfig(folder, algorithm, steps: section.GetValue("pipeline:num_inference_steps", sampling.Steps),
-                                       guidanceScale: section.GetValue("pipeline:guidance_scale", sampling.GuidanceScale), sde: sde);
         var pipeline = OmniPipelineBuilder.For(model).WithRegistries(registries);
-        // omni:prompt_limit trains on the first N training prompts only (an overfitting check: the reward must climb).
-        var limit = configuration.GetValue("omni:prompt_limit", ShapesWorld.Training.Length);
-        var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
+        using var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
         var builder = OmniTraining.From(pipeline)
             .WithModule(shapes.Transformer)
             .WithDecoder(ShapesImages.Decode)
             .WithPrompts(prompts)
-            .WithOptions(options)
+            .WithOptions(trainingOptions)
             .WriteTo(runDirectory);
-        foreach (var spec in rewards.Count > 0 ? rewards : ["shapes"])
-        {
-            var (reward, weight) = RewardSpecs.Parse(spec);
-            builder = builder.WithReward(reward, weight);
-        }
+        foreach (var (reward, weight) in parsedRewards) builder = builder.WithReward(reward, weight);
         if (reference is not null) builder = builder.WithReference(reference.Transformer);
         if (teacher is not null)
         {
@@ -162,12 +146,22 @@ public static class ShapesJob
         }
         builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
         if (fresh) builder = builder.StartFresh();
+        builder.Validate();
+
+        Directory.CreateDirectory(runDirectory);
+        Console.WriteLine($"omni train: {algorithm} (loss {objectives.Loss.Name}) on {folder} ({limit} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}"
+                          + (teacherFolder is null ? "" : $", teacher {teacherFolder}"));
+        ShapesEvaluationResult? before = null;
+        if (evaluate)
+        {
+            before = ShapesEvaluation.HeldOutReward(shapes, heldOutSeeds);
+            Console.WriteLine($"held-out reward before: {Describe(before)}");
+            SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
+        }
+
         using var run = builder.Build();
         var trainable = run.Policy.Trainable;
         Console.WriteLine($"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({(loraRank > 0 ? $"LoRA rank {loraRank}" : "full fine-tuning")})");
-        // omni:time_budget_s stops training after the step that reaches the budget (then evaluates as usual): the way to compare
-        // objectives at equal wall-clock cost. Ctrl-C still stops without evaluating.
-        var budgetSeconds = configuration.GetValue<double?>("omni:time_budget_s");
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(stop);
         if (budgetSeconds is { } seconds) budget.CancelAfter(TimeSpan.FromSeconds(seconds));
         var summary = await run.RunAsync(budget.Token);
@@ -178,6 +172,8 @@ public static class ShapesJob
             Console.WriteLine($"Stopped after step {summary.StepsCompleted}. Run the same command to resume.");
             return ExitCodes.Interrupted;
         }
+        var outcome = RunOutcome.Report(summary);
+        if (outcome != ExitCodes.Ok) return outcome;
 
         shapes.Eval();
         var final = Path.Combine(runDirectory, "final-model");

@@ -67,6 +67,16 @@ public static class TrainingConfigBinding
     /// <summary>Applies the reference keys present in <paramref name="configuration"/> over <paramref name="options"/>.</summary>
     public static Validation<OmniError, TrainingOptions> Apply(IConfiguration configuration, TrainingOptions options)
     {
+        var (applied, errors) = Read(configuration, options);
+        return errors.Count == 0 ? Success<OmniError, TrainingOptions>(applied) : Fail<OmniError, TrainingOptions>(Seq(errors));
+    }
+
+    /// <summary>
+    /// Applies the reference keys present in <paramref name="configuration"/> over <paramref name="options"/> as far as they
+    /// apply (a key with a problem is skipped), with every problem found.
+    /// </summary>
+    public static (TrainingOptions Options, IReadOnlyList<OmniError> Problems) Read(IConfiguration configuration, TrainingOptions options)
+    {
         var errors = new List<OmniError>();
         foreach (var key in LeafKeys(configuration.GetSection(LossSection))
                      .Concat(LeafKeys(configuration.GetSection(ActorSection)).Where(k => !k.StartsWith(LossSection + ":", StringComparison.OrdinalIgnoreCase)))
@@ -91,7 +101,7 @@ public static class TrainingConfigBinding
                 },
                 Left: problem => errors.Add(OmniError.Invalid($"'{key}' {problem}, got '{value}'.")));
         }
-        return errors.Count == 0 ? Success<OmniError, TrainingOptions>(options) : Fail<OmniError, TrainingOptions>(Seq(errors));
+        return (options, errors);
     }
 
     private static string Describe(TrainingOptions o, string property) =>

@@ -1,6 +1,8 @@
 using System.Collections.Immutable;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LanguageExt;
+using Omni.Algebra.Adapters;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
@@ -11,6 +13,7 @@ using Omni.Models.Lora;
 using Omni.Training.Options;
 using Omni.Training.Run;
 using TorchSharp;
+using static LanguageExt.Prelude;
 using static TorchSharp.torch;
 
 namespace Omni.Facade.Training;
@@ -61,10 +64,10 @@ public sealed record OmniTrainingBuilder
     /// The frozen reference policy of full fine-tuning (KL, Diffusion-DPO, DiffusionNFT's <c>ref_kl_coef</c>); defaults to a second
     /// load of the folder's transformer when the objective needs one.
     /// </summary>
-    public Omni.Algebra.Adapters.IDenoiser? Reference { get; init; }
+    public IDenoiser? Reference { get; init; }
 
     /// <summary>The distillation teacher, when given as a module.</summary>
-    public Omni.Algebra.Adapters.IDenoiser? Teacher { get; init; }
+    public IDenoiser? Teacher { get; init; }
 
     /// <summary>The distillation teacher's pipeline folder (its transformer is loaded frozen, in float32), when given as a folder.</summary>
     public string? TeacherFolder { get; init; }
@@ -96,6 +99,20 @@ public sealed record OmniTrainingBuilder
     /// <summary>Changes the pipeline (steps, size, guidance, SDE).</summary>
     public OmniTrainingBuilder WithPipeline(Func<OmniPipelineBuilder, OmniPipelineBuilder> change) => this with { Pipeline = change(Pipeline) };
 
+    /// <summary>
+    /// Trains with the loss registered as <paramref name="loss"/> (<see cref="Objective"/> names them: flow_grpo, grpo_guard,
+    /// flow_dppo, dpo, diffusion_nft, distill_kl, distill_fm_mse), whatever the algorithm's recipe says; the loss decides the
+    /// training flow. <paramref name="configure"/> sets its options (e.g. <c>o =&gt; o with { DpoBeta = 100 }</c>).
+    /// </summary>
+    public OmniTrainingBuilder WithObjective(string loss, Func<TrainingOptions, TrainingOptions>? configure = null) =>
+        WithOptions(o => (configure ?? (x => x))(o with { LossMode = loss }));
+
+    /// <summary>Distils from <paramref name="teacher"/> (a frozen module with the student's inputs).</summary>
+    public OmniTrainingBuilder WithTeacher(IDenoiser teacher) => this with { Teacher = teacher, TeacherFolder = null };
+
+    /// <summary>Distils from the transformer of the pipeline folder <paramref name="folder"/> (same pipeline family as the student).</summary>
+    public OmniTrainingBuilder WithTeacher(string folder) => this with { TeacherFolder = folder, Teacher = null };
+
     /// <summary>Trains LoRA adapters (FlowGRPO's default targets unless given).</summary>
     public OmniTrainingBuilder WithLora(int rank, double alpha, IEnumerable<string>? targets = null, long seed = 0) =>
         this with { Lora = new LoraSettings { Rank = rank, Alpha = alpha, TargetModules = [.. targets ?? LoraTargets.FlowGrpo] }, LoraSeed = seed };
@@ -106,28 +123,14 @@ public sealed record OmniTrainingBuilder
     /// <summary>Adds β·KL to the reference policy.</summary>
     public OmniTrainingBuilder WithKl(double coefficient) => WithOptions(o => o with { UseKl = true, KlCoefficient = coefficient });
 
-    /// <summary>
-    /// Trains with the loss registered as <paramref name="loss"/> (<see cref="Objective"/> names them: flow_grpo, grpo_guard,
-    /// flow_dppo, dpo, diffusion_nft, distill_kl, distill_fm_mse), whatever the algorithm's recipe says; the loss decides the
-    /// training flow. <paramref name="configure"/> sets its options (e.g. <c>o =&gt; o with { DpoBeta = 100 }</c>).
-    /// </summary>
-    public OmniTrainingBuilder WithObjective(string loss, Func<TrainingOptions, TrainingOptions>? configure = null) =>
-        WithOptions(o => (configure ?? (x => x))(o with { LossMode = loss }));
-
-    /// <summary>Distils from <paramref name="teacher"/> (a frozen module with the student's inputs).</summary>
-    public OmniTrainingBuilder WithTeacher(Omni.Algebra.Adapters.IDenoiser teacher) => this with { Teacher = teacher, TeacherFolder = null };
-
-    /// <summary>Distils from the transformer of the pipeline folder <paramref name="folder"/> (same pipeline family as the student).</summary>
-    public OmniTrainingBuilder WithTeacher(string folder) => this with { TeacherFolder = folder, Teacher = null };
-
     /// <summary>Decodes latents with a custom function (pixel-space models, custom VAEs).</summary>
     public OmniTrainingBuilder WithDecoder(Func<Tensor, Tensor> decoder) => this with { Decoder = decoder };
 
     /// <summary>Trains this module rather than the folder's transformer.</summary>
     public OmniTrainingBuilder WithModule(nn.Module module) => this with { Module = module };
 
-    /// <summary>Uses <paramref name="reference"/> as the frozen policy of the KL term (full fine-tuning).</summary>
-    public OmniTrainingBuilder WithReference(Omni.Algebra.Adapters.IDenoiser reference) => this with { Reference = reference };
+    /// <summary>Uses <paramref name="reference"/> as the frozen reference policy of full fine-tuning (KL term, Diffusion-DPO, DiffusionNFT's reference term).</summary>
+    public OmniTrainingBuilder WithReference(IDenoiser reference) => this with { Reference = reference };
 
     /// <summary>Writes checkpoints, metrics and pictures under <paramref name="runDirectory"/>.</summary>
     public OmniTrainingBuilder WriteTo(string runDirectory) => this with { RunDirectory = runDirectory };
@@ -141,44 +144,104 @@ public sealed record OmniTrainingBuilder
     /// <summary>Starts fresh even if the run folder has a checkpoint (it is then overwritten as the run goes).</summary>
     public OmniTrainingBuilder StartFresh() => this with { Resume = false };
 
-    /// <summary>Loads the model (training runs in float32 whatever the folder's dtype), attaches LoRA, wires rewards and observers, restores a checkpoint when resuming.</summary>
+    /// <summary>
+    /// Checks everything that can be checked without loading a model or writing a file — prompts, rewards, every training
+    /// option, the pipeline folder and configuration, the adapters and objectives (and what they need: a reference, a
+    /// teacher, group sizes), the teacher folder, and whether the run folder's checkpoint can be resumed with these
+    /// settings — and reports every problem at once.
+    /// </summary>
     /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
-    public OmniTrainingRun Build()
+    public void Validate() => Check().Match(_ => { }, problems => throw new OmniException([.. problems]));
+
+    // The pipeline and the run's resolved objectives, or every problem.
+    private Validation<OmniError, (OmniPipeline Pipeline, ObjectivePlan Objectives)> Check()
     {
         var problems = new List<OmniError>();
         if (Prompts is null) problems.Add(OmniError.Invalid("No prompts: call WithPrompts(PromptEmbeddings.Load(\"prompts.safetensors\"))."));
         if (Rewards.IsEmpty) problems.Add(OmniError.Invalid("No reward: call WithReward(...) at least once."));
-        if (Lora is null && Options.UseKl && Reference is null && Module is not null)
-            problems.Add(OmniError.Invalid("KL with full fine-tuning of a module given by WithModule needs WithReference(frozen copy)."));
-        problems.AddRange(TrainingOptionsRules.Validate(Options).Match(_ => [], e => e.ToList()));
         if (TeacherFolder is not null && !Directory.Exists(TeacherFolder))
             problems.Add(new OmniError(ErrorKind.NotFound, $"The teacher folder '{TeacherFolder}' does not exist."));
-        // LanguageExt's Match refuses null results, so the failure branch records its errors into a list instead.
         var built = Pipeline.TryBuild();
-        built.IfFail(e => problems.AddRange(e));
-        if (problems.Count > 0) throw new OmniException([.. problems]);
-        var pipeline = built.IfFail(_ => throw new InvalidOperationException("unreachable"));
-        // The objectives are checked before any weights load; a reference can be loaded from the folder unless WithModule replaced it.
-        var resources = new ObjectiveResources(Lora is not null, Reference is not null || Module is null, Teacher is not null || TeacherFolder is not null);
-        var plan = ObjectivePlan.Resolve(Options, pipeline.Config.Algorithm, pipeline.Registries.Objectives, resources)
-            .Match(p => p, e => throw new OmniException([.. e]));
+        // With a pipeline the preflight checks the options, adapters and objectives among the rest; without one, the options are still checked.
+        var resolved = built.Bind(pipeline => Preflight(pipeline).Check().Map(run => (pipeline, run.Objectives)));
+        problems.AddRange(built.Match(
+            Succ: _ => resolved.Match(Succ: _ => [], Fail: e => e.ToList()),
+            Fail: e => [.. e, .. TrainingOptionsRules.Validate(Options).Match(Succ: _ => [], Fail: o => o.ToList())]));
+        return problems.Count == 0 ? resolved : Fail<OmniError, (OmniPipeline, ObjectivePlan)>(Seq(problems.Distinct()));
+    }
 
-        var module = Module ?? (nn.Module)pipeline.LoadDenoiser(ScalarType.Float32);
-        if (Lora is { } lora)
+    private TrainingPreflight Preflight(OmniPipeline pipeline) => new()
+    {
+        Options = Options, Config = pipeline.Config, Schedule = pipeline.Schedule, Registries = pipeline.Registries,
+        Objectives = pipeline.Registries.Objectives, TrainsLora = Lora is not null,
+        // Full fine-tuning loads a frozen copy of the folder's transformer as the reference unless one is given (or WithModule replaced it).
+        HasReference = Reference is not null || Module is null, HasTeacher = Teacher is not null || TeacherFolder is not null, PromptCount = Prompts?.Count ?? 0, RunDirectory = RunDirectory, Resume = Resume,
+    };
+
+    /// <summary>
+    /// Validates everything first (<see cref="Validate"/>), then loads the model (training runs in float32 whatever the
+    /// folder's dtype), attaches LoRA, wires rewards and observers and restores a checkpoint when resuming; the run's
+    /// <c>config.json</c> is written only once the run exists, so a refused run leaves the folder as it was. Modules this
+    /// call loaded are disposed if it fails.
+    /// </summary>
+    /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
+    public OmniTrainingRun Build()
+    {
+        var (pipeline, objectives) = Check().Match(p => p, problems => throw new OmniException([.. problems]));
+        var loaded = new List<IDisposable>();
+        try
         {
-            LoraAdapters.Attach(module, lora, Generators.Seeded(LoraSeed));
-            LoraAdapters.TrainOnlyAdapters(module);
+            var module = Module ?? Owned((nn.Module)pipeline.LoadDenoiser(ScalarType.Float32), loaded);
+            if (Lora is { } lora)
+            {
+                LoraAdapters.Attach(module, lora, Generators.Seeded(LoraSeed));
+                LoraAdapters.TrainOnlyAdapters(module);
+            }
+            var reference = Lora is null && objectives.NeedsReference(Options)
+                ? Reference ?? (IDenoiser)Owned((nn.Module)pipeline.LoadDenoiser(ScalarType.Float32), loaded)
+                : null;
+            var teacher = objectives.NeedsTeacher ? Teacher ?? (IDenoiser)Owned(LoadTeacher(pipeline), loaded) : null;
+            var policy = new Policy
+            {
+                Module = module, Config = pipeline.Config, Registries = pipeline.Registries, Schedule = pipeline.Schedule,
+                TrainsLora = Lora is not null, Reference = reference, Teacher = teacher,
+            };
+            var combined = Omni.Rewards.MultiReward.Combine([.. Rewards]);
+            var setup = new TrainingSetup
+            {
+                Policy = policy, Prompts = Prompts!, Reward = combined.Evaluate, Decode = Decoder ?? FolderDecoder.For(pipeline.Config.Path),
+                Options = Options, RunDirectory = RunDirectory, Resume = Resume, Objectives = pipeline.Registries.Objectives,
+                Observers = DefaultObservers ? StandardObservers.For(RunDirectory, Options).AddRange(Observers) : Observers,
+            };
+            var trainer = FlowGrpoTrainer.Create(setup);
+            Directory.CreateDirectory(RunDirectory);
+            WriteRunConfig(pipeline);
+            return new OmniTrainingRun(trainer, policy, pipeline, Lora);
         }
-        var decode = Decoder ?? FolderDecoder.For(pipeline.Config.Path);
-        var combined = Omni.Rewards.MultiReward.Combine([.. Rewards]);
-        Func<RewardBatch, CancellationToken, Task<RewardEvaluation>> reward = combined.Evaluate;
-        var policy = new Policy
+        catch
         {
-            Module = module, Config = pipeline.Config, Registries = pipeline.Registries, Schedule = pipeline.Schedule, TrainsLora = Lora is not null,
-            Reference = Lora is null && plan.NeedsReference(Options) ? Reference ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null,
-            Teacher = plan.NeedsTeacher ? Teacher ?? LoadTeacher(pipeline) : null,
-        };
-        Directory.CreateDirectory(RunDirectory);
+            foreach (var module in loaded) module.Dispose();
+            throw;
+        }
+    }
+
+    private static nn.Module Owned(nn.Module module, List<IDisposable> loaded)
+    {
+        loaded.Add(module);
+        return module;
+    }
+
+    // The teacher folder's transformer, frozen, in eval mode.
+    private nn.Module LoadTeacher(OmniPipeline student)
+    {
+        var teacher = OmniPipeline.FromFolder(TeacherFolder!).WithRegistries(student.Registries).WithAlgorithm(student.Config.Algorithm).Build();
+        var module = (nn.Module)teacher.LoadDenoiser(ScalarType.Float32);
+        module.eval();
+        foreach (var p in module.parameters()) p.requires_grad_(false);
+        return module;
+    }
+
+    private void WriteRunConfig(OmniPipeline pipeline) =>
         File.WriteAllText(Path.Combine(RunDirectory, "config.json"), JsonSerializer.Serialize(new
         {
             model = new
@@ -192,26 +255,6 @@ public sealed record OmniTrainingBuilder
             },
             lora = Lora, training = Options, rewards = Rewards.Select(r => new { r.Reward.Name, r.Weight }),
         }, new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } }));
-        var observers = DefaultObservers ? StandardObservers.For(RunDirectory, Options).AddRange(Observers) : Observers;
-        var setup = new TrainingSetup
-        {
-            Policy = policy, Prompts = Prompts!, Reward = reward, Decode = decode, Options = Options,
-            RunDirectory = RunDirectory, Observers = observers, Resume = Resume,
-        };
-        return new OmniTrainingRun(FlowGrpoTrainer.Create(setup), policy, pipeline, Lora);
-    }
-
-    private Omni.Algebra.Adapters.IDenoiser LoadTeacher(OmniPipeline student)
-    {
-        var teacher = OmniPipeline.FromFolder(TeacherFolder!).WithRegistries(student.Registries).WithAlgorithm(student.Config.Algorithm).Build();
-        var module = teacher.LoadDenoiser(ScalarType.Float32);
-        if (module is nn.Module m)
-        {
-            m.eval();
-            foreach (var p in m.parameters()) p.requires_grad_(false);
-        }
-        return module;
-    }
 }
 
 /// <summary>Entry points of the training facade.</summary>

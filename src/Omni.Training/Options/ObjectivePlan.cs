@@ -100,7 +100,8 @@ public sealed record ObjectivePlan(AdvantageEstimator Estimator, DiffusionLoss L
         if (options.UseDistillLoss && IsDistillation(name))
             Problem($"UseDistillLoss adds a distillation term to another objective; the main loss is already {name}.");
         if (options.UseKl && !resources.ReferenceAvailable && loss.Flow == LossFlow.ReverseTrajectory)
-            Problem("UseKl with full fine-tuning needs a reference policy (a frozen copy of the initial model: WithReference).");
+            Problem("UseKl with full fine-tuning needs a reference policy, a frozen copy of the initial model "
+                    + "(Policy.Reference; with OmniTrainingBuilder and a module of your own, WithReference(copy)).");
         return errors.Count == 0 ? Success<OmniError, ObjectivePlan>(plan) : Fail<OmniError, ObjectivePlan>(Seq(errors));
     }
 }

@@ -4,8 +4,10 @@ using Omni.Algebra.Training;
 namespace Omni.Training.Options;
 
 /// <summary>
-/// Every knob of a FlowGRPO-family run. Defaults follow the reference (spec §6.5–6.8) where it has one; property names bind
-/// from configuration (<c>Omni:Training:*</c> in JSON, environment variables or command-line flags).
+/// Every knob of a FlowGRPO-family run. Defaults follow VeRL-Omni's trainer configuration where it has one; property names
+/// bind from the <c>training</c> configuration section (<c>{"training": {"Steps": 50}}</c> in JSON,
+/// <c>OMNI_training__Steps=50</c> in the environment, <c>--set training:Steps=50</c> on the command line), see
+/// <c>Omni.Facade.Configuration.TrainingOptionsBinding</c>.
 /// Sampling settings (steps, size, guidance, noise level, SDE type) live in the model's <c>DiffusionModelConfig</c>.
 /// </summary>
 public sealed record TrainingOptions

@@ -20,7 +20,7 @@ public static class TrainingOptionsRules
         Require(o.MicroBatchSize >= 1, $"MicroBatchSize must be ≥ 1, got {o.MicroBatchSize}.");
         Require(o.InnerEpochs >= 1, $"InnerEpochs must be ≥ 1, got {o.InnerEpochs}.");
         Require(o.MiniBatchesPerEpoch >= 1, $"MiniBatchesPerEpoch must be ≥ 1, got {o.MiniBatchesPerEpoch}.");
-        Require(o.PromptsPerStep * o.GroupSize % o.MicroBatchSize == 0,
+        Require(o.MicroBatchSize < 1 || o.PromptsPerStep * o.GroupSize % o.MicroBatchSize == 0,
             $"PromptsPerStep × GroupSize ({o.PromptsPerStep * o.GroupSize}) must be a multiple of MicroBatchSize ({o.MicroBatchSize}).");
         var chunks = Math.Max(1, o.PromptsPerStep * o.GroupSize / Math.Max(1, o.MicroBatchSize));
         Require(chunks % Math.Max(1, o.MiniBatchesPerEpoch) == 0,

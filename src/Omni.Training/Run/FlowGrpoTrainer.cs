@@ -111,7 +111,7 @@ public sealed class FlowGrpoTrainer : IDisposable
         }
         var summary = new TrainingSummary(NextStep, ResumedFrom, cancelled || NextStep < o.Steps, last)
         {
-            OptimizerUpdates = _updates - updatesBefore, SkippedSteps = skipped, LastSkipReason = lastSkip,
+            OptimizerUpdates = _updates - updatesBefore, TotalOptimizerUpdates = _updates, SkippedSteps = skipped, LastSkipReason = lastSkip,
         };
         foreach (var observer in _setup.Observers) observer.RunFinished(summary);
         return summary;

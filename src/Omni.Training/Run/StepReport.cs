@@ -31,8 +31,11 @@ public sealed record StepSamples(IReadOnlyList<RgbImage> Images, IReadOnlyList<s
 /// <param name="LastCheckpoint">The latest checkpoint folder, if any.</param>
 public sealed record TrainingSummary(int StepsCompleted, int ResumedFrom, bool Cancelled, string? LastCheckpoint)
 {
-    /// <summary>Optimizer updates this session took (0 means the weights did not change).</summary>
+    /// <summary>Optimizer updates this session took (0 means this session did not change the weights).</summary>
     public int OptimizerUpdates { get; init; }
+
+    /// <summary>Optimizer updates of the whole run, earlier sessions included (0 means the weights never changed).</summary>
+    public int TotalOptimizerUpdates { get; init; }
 
     /// <summary>Steps of this session that skipped their update.</summary>
     public int SkippedSteps { get; init; }

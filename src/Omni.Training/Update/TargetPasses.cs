@@ -36,10 +36,10 @@ public static class TargetPasses
         {
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var recorded = (int)rollout.Chunks[0].LogProbs.shape[1];
-            var advantages = Advantages(rollout, rewards, estimator, options, recorded);
+            var (recorded, device) = ((int)rollout.Chunks[0].LogProbs.shape[1], rollout.Chunks[0].LogProbs.device);
+            var advantages = Advantages(rollout, rewards, estimator, options, recorded, device);
             var columns = TrainedColumns(options, seeds, step, recorded);
-            var columnIndex = tensor(columns.Order().Select(c => (long)c).ToArray(), ScalarType.Int64);
+            var columnIndex = tensor(columns.Order().Select(c => (long)c).ToArray(), ScalarType.Int64, device);
             var mismatch = 0.0;
             var first = 0L;
             foreach (var chunk in rollout.Chunks)
@@ -86,9 +86,10 @@ public static class TargetPasses
     public static HashSet<int> TrainedColumns(TrainingOptions options, SeedStreams seeds, int step, int recorded) =>
         Enumerable.Range(0, options.InnerEpochs).SelectMany(e => TimestepSelection.Choose(recorded, options.TimestepFraction, step, e, seeds)).ToHashSet();
 
-    private static Tensor Advantages(RolloutBatch rollout, float[] rewards, AdvantageEstimator estimator, TrainingOptions options, int recorded)
+    // On the rollout's device, beside the log-probs they are scored with.
+    private static Tensor Advantages(RolloutBatch rollout, float[] rewards, AdvantageEstimator estimator, TrainingOptions options, int recorded, Device device)
     {
-        using var rewardTensor = tensor(rewards, ScalarType.Float32).unsqueeze(1).expand(-1, recorded).contiguous();
+        using var rewardTensor = tensor(rewards, ScalarType.Float32, device).unsqueeze(1).expand(-1, recorded).contiguous();
         var settings = new AdvantageSettings { Epsilon = options.AdvantageEpsilon, NormalizeByStd = options.NormalizeAdvantageByStd, GlobalStd = options.GlobalStd };
         return estimator.Compute(rewardTensor, rollout.GroupIds, settings);
     }

@@ -121,4 +121,43 @@ public sealed class ObjectiveCommandTests : IDisposable
         Assert.Contains(expected, error);
         Assert.False(File.Exists(Path.Combine(run, "before.png")), $"{what}: work started before the refusal");
     }
+
+    [Fact]
+    public void Bad_objective_settings_and_combinations_are_reported_together_with_every_other_problem()
+    {
+        var run = Path.Combine(_work, "refused");
+        var (code, output, error) = OmniProcess.Run(_work, "train", "--model", TinyModel(), "--run", run, "--steps", "-3",
+            "--set", "actor_rollout_ref:model:algorithm=dpo", "--set", "training:GroupSize=1",
+            "--set", "actor_rollout_ref:actor:diffusion_loss:dpo_beta=lots", "--set", "algorithm:adv_mode=sometimes",
+            "--set", "actor_rollout_ref:actor:ppo_epochs=0", "--set", "omni:heldout_seeds=0", "--set", "omni:evaluate=maybe",
+            "--set", "omni:time_budget_s=-1", "--set", "distillation:enabled=true");
+        Assert.True(code == 2, $"exit {code}: {error}");
+        foreach (var problem in new[]
+                 {
+                     "training:Steps must be ≥ 1, got -3", "pairs the best and the worst sample", "dpo_beta' must be a number, got 'lots'",
+                     "adv_mode' must be one of", "InnerEpochs must be ≥ 1, got 0", "omni:heldout_seeds", "omni:evaluate must be true or false",
+                     "omni:time_budget_s must be a positive number", "distillation:enabled is true but no teacher is set",
+                 })
+            Assert.Contains(problem, error);
+        Assert.DoesNotContain("held-out reward", output);
+        Assert.False(Directory.Exists(run), "a refused run must not create its folder");
+    }
+
+    [Fact]
+    public void On_a_diffusers_folder_objective_problems_are_reported_with_the_settings_before_any_weights_load()
+    {
+        var prompts = Path.Combine(_work, "sd3-prompts.safetensors");
+        using (var embeddings = new Omni.Effects.Prompts.PromptEmbeddings(ones(2, 7, 32), null, null, null,
+                   System.Collections.Immutable.ImmutableDictionary<string, Tensor>.Empty.Add("pooled_prompt_embeds", ones(2, 64)), ["a", "b"]))
+            embeddings.Save(prompts);
+        var run = Path.Combine(_work, "sd3-refused");
+        var (code, _, error) = OmniProcess.Run(_work, "train", "--model", Omni.Tests.Behaviour.Support.VendoredFixtures.Pipeline("sd3_tiny_pipe"),
+            "--prompts", prompts, "--run", run, "--steps", "-3", "--reward", "jpeg_compressibility",
+            "--set", "actor_rollout_ref:model:algorithm=dpo", "--set", "training:GroupSize=1",
+            "--set", "distillation:teacher_models:teacher_model:model_path=" + Path.Combine(_work, "no-such-teacher"));
+        Assert.True(code == 2, $"exit {code}: {error}");
+        foreach (var problem in new[] { "training:Steps must be ≥ 1, got -3", "pairs the best and the worst sample", "no-such-teacher' does not exist" })
+            Assert.Contains(problem, error);
+        Assert.False(Directory.Exists(run), "a refused run must not create its folder");
+    }
 }
