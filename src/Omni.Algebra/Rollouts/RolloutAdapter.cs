@@ -69,7 +69,7 @@ public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<Omn
         return (prepareInitial is null ? drawn.alias() : prepareInitial(drawn)).Bind(initial =>
         {
             using var _ = initial;
-            var window = request.WindowFor(config.Sde, schedule.NumInferenceSteps);
+            var windows = request.WindowsFor(config.Sde, schedule.NumInferenceSteps);
             Either<OmniError, Tensor> Velocity(Tensor x, int step)
             {
                 using var t = full(x.shape[0], schedule.Timesteps[step], ScalarType.Float32, x.device);
@@ -77,7 +77,7 @@ public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<Omn
                                                    request.NegativePromptEmbeds, request.NegativePromptEmbedsMask) { Extras = request.Extras };
                 return AdapterCalls.Predict(training, module, config, inputs, step);
             }
-            return FlowRollout.Run(schedule, config.Sde, window, initial, Velocity, request.StepNoise, recordMeans).Map(steps =>
+            return FlowRollout.Run(schedule, config.Sde, windows, initial, Velocity, request.StepNoise, recordMeans).Map(steps =>
                 new Trajectory(steps.Latents, steps.LogProbs, steps.Timesteps, steps.PrevSampleMeans, steps.FinalLatents,
                     request.PromptEmbeds, request.PromptEmbedsMask, request.NegativePromptEmbeds, request.NegativePromptEmbedsMask,
                     null, request.Extras));

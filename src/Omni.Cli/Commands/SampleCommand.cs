@@ -59,7 +59,7 @@ public static class SampleCommand
             var pipeline = OmniPipelineBuilder.For(config).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries)).Build();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var embeddings = ShapesPromptEncoding.Encode(shapes.TextEncoder, rows).Match(e => e, e => throw new ArgumentException(e.Message));
+            using var embeddings = ShapesPromptEncoding.Encode(shapes.TextEncoder, rows).Match(e => e, e => throw new ArgumentException(e.Message));
             using var run = pipeline.Rollout(shapes.Transformer, embeddings, seedList);
             var images = RgbImage.FromTensor(ShapesImages.Decode(run.FinalLatents));
             for (var i = 0; i < images.Count; i++)
@@ -72,7 +72,7 @@ public static class SampleCommand
                 SafetensorsWriter.Write(Path.Combine(outDir, "trajectory.safetensors"), tensors,
                     new Dictionary<string, string> { ["prompts"] = System.Text.Json.JsonSerializer.Serialize(rows), ["seeds"] = string.Join(",", seedList), ["noise_level"] = eta.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             }
-            var scores = rows.Select((t, i) => ShapesReward.Evaluate(ShapesPrompt.Parse(t).Match(p => p, _ => null!), images[i]).Total).ToList();
+            var scores = rows.Select((t, i) => ShapesReward.Evaluate(ShapesPrompt.Parse(t).Match(p => p, e => throw new ArgumentException(e.Message)), images[i]).Total).ToList();
             Console.WriteLine($"wrote {images.Count} images and grid.png to {outDir} (mean shapes reward {scores.Average():F3})");
             return ExitCodes.Ok;
         }));

@@ -3,7 +3,7 @@ using Omni.Cli.Cli;
 
 namespace Omni.Cli.Commands;
 
-/// <summary><c>omni train</c>: FlowGRPO-family RL fine-tuning (the bundled shapes model by default).</summary>
+/// <summary><c>omni train</c>: RL fine-tuning with any registered objective (the bundled shapes model by default).</summary>
 public static class TrainCommand
 {
     /// <summary>The command.</summary>
@@ -19,7 +19,7 @@ public static class TrainCommand
         var reward = new Option<string[]>("--reward") { Description = "Reward: jpeg_compressibility, jpeg_incompressibility, shapes or an http(s) scorer URL, optionally *weight (repeatable)." };
         var lora = CommonOptions.Lora();
         var fresh = new Option<bool>("--fresh") { Description = "Ignore the run folder's checkpoint and start over." };
-        var command = new Command("train", "RL fine-tuning with FlowGRPO-family objectives. With no arguments: FlowGRPO on the bundled shapes model (≈10 min on 2 cores).")
+        var command = new Command("train", "RL fine-tuning: Flow-GRPO, GRPO-Guard, Flow-DPPO, DPO, DiffusionNFT or distillation (--set actor_rollout_ref:model:algorithm=…). With no arguments: FlowGRPO on the bundled shapes model (≈10 min on 2 cores).")
         {
             model, config, set, seed, run, steps, prompts, reward, lora, fresh,
         };

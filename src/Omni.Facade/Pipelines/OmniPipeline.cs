@@ -39,9 +39,8 @@ public sealed class OmniPipeline
     public static OmniPipelineBuilder FromFolder(string folder) => OmniPipelineBuilder.For(folder);
 
     /// <summary>
-    /// Rolls out one batch with one seeded CPU generator per sample, used as the reference uses a request's
-    /// generator: first the initial latents, then (with a window size) the window start, drawn from the first
-    /// sample's generator, then every step's noise.
+    /// Rolls out one batch with one seeded CPU generator per sample, used as the reference's request batching uses a request's
+    /// generator: first the initial latents, then (with a window size) that sample's window start, then every step's noise.
     /// </summary>
     /// <param name="module">The denoiser.</param>
     /// <param name="promptEmbeds">Prompt embeddings (B, L, D).</param>
@@ -63,11 +62,7 @@ public sealed class OmniPipeline
         var request = new RolloutRequest(promptEmbeds, noise, noise, null, promptEmbedsMask, negativePromptEmbeds, negativePromptEmbedsMask)
         {
             Extras = extras ?? ImmutableDictionary<string, Tensor>.Empty,
-            ChooseWindow = (settings, steps) => SdeWindow.Choose(settings, steps, (low, high) =>
-            {
-                using var start = randint(low, high + 1, [1], ScalarType.Int64, CPU, generator: generators[0]);
-                return (int)start.item<long>();
-            }),
+            ChooseWindows = (settings, steps) => SdeWindows.PerSample(settings, steps, generators),
         };
         return adapter.Run(new RolloutContext(module, Schedule, Config, request)).OrThrow();
     }

@@ -10,7 +10,13 @@ namespace Omni.Training.Observers;
 /// </summary>
 public sealed class ProgressObserver(TextWriter writer, bool rewriteLine) : ITrainingObserver
 {
-    private static readonly string[] Shown = ["reward/mean", "reward/std", "actor/kl_loss", "actor/pg_clipfrac", "actor/grad_norm"];
+    // Each objective's own signal appears only when it is logged (Flow-DPPO's mask, DPO's loss and accuracy, NFT's and
+    // distillation's losses).
+    private static readonly string[] Shown =
+    [
+        "reward/mean", "reward/std", "actor/kl_loss", "actor/pg_clipfrac", "actor/kl_mask_fraction", "actor/dpo_loss", "actor/implicit_acc",
+        "actor/policy_loss", "actor/distill_kl_loss", "actor/distill_fm_mse_loss", "actor/grad_norm",
+    ];
     private ConsoleProgress? _progress;
 
     /// <inheritdoc />
