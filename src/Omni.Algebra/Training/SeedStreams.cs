@@ -25,6 +25,9 @@ public readonly record struct SeedStreams(long Seed)
 
         /// <summary>Micro-batch shuffling.</summary>
         Shuffle = 5,
+
+        /// <summary>Forward-process noise and timesteps (Diffusion-DPO's pairs, DiffusionNFT's re-noised latents).</summary>
+        ForwardNoise = 6,
     }
 
     /// <summary>A 63-bit non-negative seed for (step, index, purpose).</summary>

@@ -31,7 +31,10 @@ public static class CliConfiguration
             Omni.Effects.Diffusers.JsonFiles.Read(full).OrThrow();
             builder.AddJsonFile(full, optional: false);
         }
-        return builder.AddEnvironmentVariables("OMNI_").AddInMemoryCollection(flags).Build();
+        // A key given twice (say in a script and again by hand) takes its last value, as command lines usually do.
+        var lastWins = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (key, value) in flags) lastWins[key] = value;
+        return builder.AddEnvironmentVariables("OMNI_").AddInMemoryCollection(lastWins).Build();
     }
 
     /// <summary>Parses <c>--set key=value</c> pairs (keys use ':' between sections).</summary>
@@ -44,11 +47,39 @@ public static class CliConfiguration
     });
 
     /// <summary>
-    /// Training options from the <c>training</c> section over <paramref name="defaults"/>, or every problem: unknown keys,
-    /// values that do not convert and broken rules, each naming its key.
+    /// Training options from the <c>training</c> section over <paramref name="defaults"/>, then the reference's keys for the
+    /// same settings (<c>actor_rollout_ref:actor:diffusion_loss:*</c>, <c>actor_rollout_ref:actor:*</c>, <c>algorithm:*</c>,
+    /// <see cref="TrainingConfigBinding"/>), with every problem: unknown keys, values that do not convert, contradictions and
+    /// broken rules, each naming its key. The options are those that bound (a bad value keeps its default), so that checks
+    /// of combinations can run beside these problems.
     /// </summary>
-    public static Validation<OmniError, TrainingOptions> Training(IConfiguration configuration, TrainingOptions defaults) =>
-        TrainingOptionsBinding.Bind(configuration.GetSection(TrainingSection), defaults);
+    public static (TrainingOptions Options, Seq<OmniError> Problems) Training(IConfiguration configuration, TrainingOptions defaults) =>
+        TrainingOptionsBinding.Read(configuration, TrainingSection, defaults);
+
+    /// <summary>
+    /// The distillation teacher's folder (<c>distillation:teacher_models:teacher_model:model_path</c>), if configured; a
+    /// teacher entry other than <c>teacher_model</c>, <c>distillation:enabled=true</c> without a path, or a folder that does
+    /// not exist adds a problem.
+    /// </summary>
+    public static string? Teacher(IConfiguration configuration, ICollection<OmniError> problems)
+    {
+        var section = configuration.GetSection("distillation");
+        var path = section["teacher_models:teacher_model:model_path"];
+        var others = section.GetSection("teacher_models").GetChildren().Select(c => c.Key).Where(k => k != "teacher_model").ToList();
+        if (others.Count > 0)
+            problems.Add(OmniError.Invalid($"Diffusion distillation supports a single teacher under distillation:teacher_models:teacher_model, got [{string.Join(", ", others)}]."));
+        bool? enabled = null;
+        if (section["enabled"] is { } text)
+        {
+            if (bool.TryParse(text, out var on)) enabled = on;
+            else problems.Add(OmniError.Invalid($"distillation:enabled must be true or false, got '{text}'."));
+        }
+        if (enabled == true && string.IsNullOrWhiteSpace(path))
+            problems.Add(OmniError.Invalid("distillation:enabled is true but no teacher is set: distillation:teacher_models:teacher_model:model_path=<folder>."));
+        if (enabled == false || string.IsNullOrWhiteSpace(path)) return null;
+        if (!Directory.Exists(path)) problems.Add(new OmniError(ErrorKind.NotFound, $"The teacher folder '{path}' does not exist."));
+        return path;
+    }
 
     /// <summary>Throws one <see cref="OmniException"/> listing every problem of <paramref name="checks"/>, or returns.</summary>
     public static void ThrowIfAny(params IEnumerable<OmniError>[] checks)
@@ -65,6 +96,26 @@ public static class CliConfiguration
             return value;
         problems.Add(OmniError.Invalid($"{key} must be an integer in [{min}, {max}], got '{text}'."));
         return fallback;
+    }
+
+    /// <summary>A true/false setting, <paramref name="fallback"/> when absent; a bad value adds a problem naming the key.</summary>
+    public static bool Bool(IConfiguration configuration, string key, bool fallback, ICollection<OmniError> problems)
+    {
+        if (configuration[key] is not { } text) return fallback;
+        if (bool.TryParse(text.Trim(), out var value)) return value;
+        problems.Add(OmniError.Invalid($"{key} must be true or false, got '{text}'."));
+        return fallback;
+    }
+
+    /// <summary>A positive number, null when absent; a bad value adds a problem naming the key.</summary>
+    public static double? PositiveNumber(IConfiguration configuration, string key, ICollection<OmniError> problems)
+    {
+        if (configuration[key] is not { } text) return null;
+        if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            && value > 0 && double.IsFinite(value))
+            return value;
+        problems.Add(OmniError.Invalid($"{key} must be a positive number, got '{text}'."));
+        return null;
     }
 
     /// <summary>The problems of a result (none when it succeeded).</summary>

@@ -7,7 +7,7 @@ namespace Omni.Cli.Cli;
 public static class ModelLocator
 {
     /// <summary>The bundled model's folder, relative to the repository root.</summary>
-    public const string BundledModel = "models/omni-shapes-tiny";
+    public const string BundledModel = Omni.Shapes.Pipeline.ShapesPipelineFolder.BundledRelativePath;
 
     /// <summary>The folder to use: the one given, else the bundled model (looked up from the working directory, then above the executable).</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist (the message says what was looked for).</exception>

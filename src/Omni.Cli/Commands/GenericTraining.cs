@@ -7,6 +7,7 @@ using Omni.Facade.Configuration;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
 using Omni.Training.Options;
+using static LanguageExt.Prelude;
 
 namespace Omni.Cli.Commands;
 
@@ -14,7 +15,10 @@ namespace Omni.Cli.Commands;
 public static class GenericTraining
 {
     /// <summary>The training options: the <c>training</c> section over <see cref="TrainingOptions"/>' defaults.</summary>
-    public static LanguageExt.Validation<OmniError, TrainingOptions> Options(IConfiguration configuration) => CliConfiguration.Training(configuration, new TrainingOptions());
+    public static LanguageExt.Validation<OmniError, TrainingOptions> Options(IConfiguration configuration) =>
+        CliConfiguration.Training(configuration, new TrainingOptions()) is var (options, problems) && problems.IsEmpty
+            ? Success<OmniError, TrainingOptions>(options)
+            : Fail<OmniError, TrainingOptions>(problems);
 
     /// <summary>Validates every setting, then builds and runs the training as one rank of <paramref name="session"/>; returns the exit code.</summary>
     public static async Task<int> Run(IConfiguration configuration, string runDirectory, IReadOnlyList<string> rewards, bool fresh,
@@ -28,17 +32,33 @@ public static class GenericTraining
         if (rewards.Count == 0) problems.Add(OmniError.Invalid("Name at least one reward: --reward jpeg_compressibility, or --reward https://scorer/score."));
         var parsedRewards = RewardSpecs.ParseAll(rewards, problems);
         var model = ModelConfigBinding.Bind(configuration);
-        var options = Options(configuration);
-        CliConfiguration.ThrowIfAny(problems, CliConfiguration.Problems(model), CliConfiguration.Problems(options));
+        var bound = CliConfiguration.Training(configuration, new TrainingOptions());
+        var teacher = CliConfiguration.Teacher(configuration, problems);
+        // omni:lora (what --lora sets) starts from a trained adapter in diffusers' or PEFT's layout.
+        var adapter = configuration["omni:lora"] is { Length: > 0 } given ? given : null;
+        if (adapter is not null) Omni.Models.Lora.LoraFiles.Read(adapter).IfLeft(problems.Add);
+        // The objectives and what they need (a reference — the folder's transformer, loaded again —, the teacher) are checked
+        // here with the rest; the builder checks them again, with the run folder, before any weights load.
+        var objectives = model.Match(
+            Succ: config => OmniPipelineBuilder.For(config).TryBuild().Bind(pipeline => ObjectivePlan.Resolve(bound.Options, config.Algorithm,
+                pipeline.Registries.Objectives, new ObjectiveResources(adapter is not null || config.Lora.Enabled, HasReference: true, HasTeacher: teacher is not null))),
+            Fail: e => Fail<OmniError, ObjectivePlan>(e));
+        CliConfiguration.ThrowIfAny(problems, CliConfiguration.Problems(model), bound.Problems, CliConfiguration.Problems(objectives));
 
         var config = model.Match(c => c, _ => throw new InvalidOperationException("validated above"));
         using var prompts = PromptEmbeddings.Load(promptsPath!);
+        using var loggers = CliLogging.Create(configuration);
         var builder = OmniTraining.From(OmniPipelineBuilder.For(config))
+            .WithLogging(loggers)
+            .ObserveWith(new Omni.Training.Observers.ProgressObserver(Console.Out, !Console.IsOutputRedirected))
             .WithPrompts(prompts)
-            .WithOptions(options.Match(o => o, _ => throw new InvalidOperationException("validated above")))
+            .WithOptions(bound.Options)
             .WriteTo(runDirectory);
-        builder = config.Lora.Enabled ? builder.WithLora(config.Lora.Rank, config.Lora.Alpha, config.Lora.TargetModules) : builder.FullFineTuning();
+        builder = adapter is not null ? builder.WithLoraWeights(adapter)
+            : config.Lora.Enabled ? builder.WithLora(config.Lora.Rank, config.Lora.Alpha, config.Lora.TargetModules)
+            : builder.FullFineTuning();
         foreach (var (reward, weight) in parsedRewards) builder = builder.WithReward(reward, weight);
+        if (teacher is not null) builder = builder.WithTeacher(teacher);
         if (fresh) builder = builder.StartFresh();
         if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: false));
         using var run = builder.Build();

@@ -21,8 +21,9 @@ using Omni.Training.Options;
 namespace Omni.Cli.Commands;
 
 /// <summary>
-/// The main job: FlowGRPO on the bundled shapes model with the shapes reward, held-out reward before and after, and
-/// before/after grids on the same prompts and seeds.
+/// The main job: RL fine-tuning of the bundled shapes model with the shapes reward — FlowGRPO by default, any objective of the
+/// registry through <c>actor_rollout_ref:model:algorithm</c> (or <c>actor_rollout_ref:actor:diffusion_loss:loss_mode</c>) — with
+/// the held-out reward before and after, and before/after grids on the same prompts and seeds.
 /// </summary>
 public static class ShapesJob
 {
@@ -43,8 +44,34 @@ public static class ShapesJob
         RecomputeOldLogProbs = false, UseKl = true, KlCoefficient = 0.04, CheckpointEvery = 10, SampleGridEvery = 10, Seed = 42,
     };
 
+    /// <summary>
+    /// The shapes job's defaults for an objective: <see cref="Defaults"/> for the policy-gradient family; for the others the
+    /// reference's recipe values where it has them (DPO β 100; NFT β 0.1, <c>ref_kl_coef</c> 1e-4), ODE rollouts for DPO and
+    /// DiffusionNFT (they train on clean latents), no reverse-SDE KL where it does not apply, and distillation without KL
+    /// (the teacher anchors the student). Every value can be overridden by configuration.
+    /// </summary>
+    public static TrainingOptions DefaultsFor(string loss) => loss switch
+    {
+        "dpo" => Defaults with
+        {
+            UseKl = false, Window = WindowStrategy.Full, DpoBeta = 100, MicroBatchSize = 64, LearningRate = 3e-5,
+        },
+        "diffusion_nft" => Defaults with
+        {
+            UseKl = false, Window = WindowStrategy.Full, MixBeta = 0.1, RefKlCoefficient = 1e-4, TimestepFraction = 0.4, LearningRate = 3e-5,
+        },
+        "distill_kl" or "distill_fm_mse" => Defaults with { UseKl = false },
+        _ => Defaults,
+    };
+
     /// <summary>LoRA rank for the shapes model (0 = full fine-tuning); configuration key <c>omni:lora_rank</c>.</summary>
     public const int DefaultLoraRank = 0;
+
+    /// <summary>
+    /// LoRA alpha where the configuration is silent (<c>actor_rollout_ref:model:lora_alpha</c>): VeRL-Omni's
+    /// <c>DiffusionModelConfig.lora_alpha</c> default.
+    /// </summary>
+    public const double DefaultLoraAlpha = 64;
 
     /// <summary>The rollout sampler.</summary>
     public const SdeType DefaultSdeType = SdeType.Sde;
@@ -60,8 +87,23 @@ public static class ShapesJob
         return (prompts, seeds);
     }
 
-    /// <summary>The training options of the shapes job: <see cref="Defaults"/> under the configuration's <c>training</c> section.</summary>
-    public static Validation<OmniError, TrainingOptions> Options(IConfiguration configuration) => CliConfiguration.Training(configuration, Defaults);
+    /// <summary>
+    /// The training options of the shapes job: the objective's defaults (<see cref="DefaultsFor"/>) under the configuration's
+    /// <c>training</c> section and reference keys — what each rank trains with, checked before any rank starts.
+    /// </summary>
+    public static Validation<OmniError, TrainingOptions> Options(IConfiguration configuration)
+    {
+        var (options, problems) = CliConfiguration.Training(configuration, DefaultsFor(LossName(configuration, ShapesAdapter.Register(BuiltInAdapters.Registries))));
+        return problems.IsEmpty ? options : Validation<OmniError, TrainingOptions>.Fail(problems);
+    }
+
+    // The main loss the configuration asks for: loss_mode, or the algorithm's registered loss.
+    private static string LossName(IConfiguration configuration, Omni.Algebra.Adapters.AdapterRegistries registries, string? algorithm = null)
+    {
+        algorithm ??= configuration[$"{ModelConfigBinding.Section}:algorithm"] ?? "flow_grpo";
+        return configuration[$"{TrainingConfigBinding.LossSection}:loss_mode"] ?? configuration["training:LossMode"]
+            ?? registries.Objectives.Resolve(algorithm).Match(r => r.Loss.Name, _ => algorithm);
+    }
 
     /// <summary>
     /// Runs <c>omni train</c> on a shapes pipeline folder, as one rank of <paramref name="session"/>. Every setting is checked
@@ -71,81 +113,131 @@ public static class ShapesJob
     public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh,
                                         RankSession session, CancellationToken stop)
     {
+        // Everything the command line can get wrong is checked before any sample is drawn (only the model itself is loaded), and
+        // reported at once.
         var problems = new List<OmniError>();
-        var options = Options(configuration);
+        var registries = ShapesAdapter.Register(BuiltInAdapters.Registries);
+        using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
+        shapes.Eval();
+        var sampling = ShapesSampling.Default;
+        // The reference's keys (actor_rollout_ref:model:algorithm, pipeline:num_inference_steps / guidance_scale, algo:noise_level /
+        // sde_type / sde_window_size / sde_window_range, lora_alpha) override the shapes defaults; every key of that section is validated.
+        var bound = ModelConfigBinding.Bind(configuration, shapes.ModelConfig(folder, steps: sampling.Steps, guidanceScale: sampling.GuidanceScale,
+                                                                              sde: new SdeSettings { NoiseLevel = RolloutNoiseLevel, SdeType = DefaultSdeType })
+                                                           with { Lora = new LoraSettings { Alpha = DefaultLoraAlpha } });
+        var algorithm = bound.Match(c => c.Algorithm, _ => configuration[$"{ModelConfigBinding.Section}:algorithm"] ?? "flow_grpo");
+        // The objective's own defaults apply under whatever the configuration sets.
+        var lossName = LossName(configuration, registries, algorithm);
+        var (trainingOptions, optionProblems) = CliConfiguration.Training(configuration, DefaultsFor(lossName));
         var parsedRewards = RewardSpecs.ParseAll(rewards.Count > 0 ? rewards : ["shapes"], problems);
         // omni:prompt_limit trains on the first N training prompts only (an overfitting check: the reward must climb).
         var limit = CliConfiguration.Int(configuration, "omni:prompt_limit", ShapesWorld.Training.Length, 1, ShapesWorld.Training.Length, problems);
         var loraRank = CliConfiguration.Int(configuration, "omni:lora_rank", DefaultLoraRank, 0, int.MaxValue, problems);
-        using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
-        shapes.Eval();
-        // The reference's keys (actor_rollout_ref:model:pipeline:num_inference_steps / guidance_scale, algo:noise_level /
-        // sde_type) override the shapes defaults; every key of that section is validated.
-        var sampling = ShapesSampling.Default;
-        var bound = ModelConfigBinding.Bind(configuration, shapes.ModelConfig(folder, steps: sampling.Steps, guidanceScale: sampling.GuidanceScale,
-                                                                              sde: new SdeSettings { NoiseLevel = RolloutNoiseLevel, SdeType = DefaultSdeType }));
-        CliConfiguration.ThrowIfAny(problems, CliConfiguration.Problems(options), CliConfiguration.Problems(bound));
-        var (trainingOptions, overrides) = (options.Match(o => o, _ => Defaults), bound.Match(c => c, _ => shapes.ModelConfig(folder)));
-        var model = shapes.ModelConfig(folder, steps: overrides.Pipeline.NumInferenceSteps, guidanceScale: overrides.Pipeline.GuidanceScale ?? 1.0,
-                                       sde: new SdeSettings { NoiseLevel = overrides.Sde.NoiseLevel, SdeType = overrides.Sde.SdeType });
+        // omni:heldout_seeds sets the samples per held-out prompt (default 4: 128 images).
+        var heldOutSeeds = CliConfiguration.Int(configuration, "omni:heldout_seeds", ShapesEvaluation.DefaultSeedsPerPrompt, 1, int.MaxValue, problems);
+        // omni:evaluate=false skips the held-out evaluations and grids (quick checks; the training itself is unchanged).
+        var evaluate = CliConfiguration.Bool(configuration, "omni:evaluate", true, problems);
+        // omni:time_budget_s stops training after the step that reaches the budget (then evaluates as usual): the way to compare
+        // objectives at equal wall-clock cost. Ctrl-C still stops without evaluating.
+        var budgetSeconds = CliConfiguration.PositiveNumber(configuration, "omni:time_budget_s", problems);
+        var teacherFolder = CliConfiguration.Teacher(configuration, problems);
+        // omni:lora (what --lora sets) starts from a trained adapter in diffusers' or PEFT's layout instead of a fresh one.
+        var adapter = configuration["omni:lora"] is { Length: > 0 } given ? given : null;
+        if (adapter is not null) Omni.Models.Lora.LoraFiles.Read(adapter).IfLeft(problems.Add);
+        var trainsLora = adapter is not null || loraRank > 0;
+        var resources = new ObjectiveResources(trainsLora, HasReference: true, HasTeacher: teacherFolder is not null);
+        var plan = ObjectivePlan.Resolve(trainingOptions, algorithm, registries.Objectives, resources);
+        registries.Training.Get(ShapesPipeline.ClassName, algorithm).IfLeft(problems.Add);
+        CliConfiguration.ThrowIfAny(problems, optionProblems, CliConfiguration.Problems(bound), CliConfiguration.Problems(plan));
+        var (objectives, overrides) = (plan.Match(p => p, _ => throw new InvalidOperationException("validated above")),
+                                       bound.Match(c => c, _ => throw new InvalidOperationException("validated above")));
 
-        // A frozen copy for the KL term of full fine-tuning, loaded only when KL is on (LoRA's reference is the base with adapters off).
-        using var reference = trainingOptions.UseKl && loraRank == 0 ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
+        using var teacher = teacherFolder is null ? null : ShapesPipelineFolder.Load(teacherFolder).OrThrow();
+        teacher?.Eval();
+        var model = shapes.ModelConfig(folder, algorithm, steps: overrides.Pipeline.NumInferenceSteps, guidanceScale: overrides.Pipeline.GuidanceScale ?? 1.0,
+                                       sde: overrides.Sde);
+
+        // A frozen copy for full fine-tuning's reference (KL, DPO, NFT's ref_kl_coef), loaded only when the objective needs one
+        // (LoRA's reference is the base with adapters off).
+        using var reference = !trainsLora && objectives.NeedsReference(trainingOptions) ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
         reference?.Eval();
-        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries));
+        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(registries);
         using var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
+        using var loggers = CliLogging.Create(configuration);
         var builder = OmniTraining.From(pipeline)
+            .WithLogging(loggers)
+            .ObserveWith(new Omni.Training.Observers.ProgressObserver(Console.Out, !Console.IsOutputRedirected))
             .WithModule(shapes.Transformer)
-            .WithDecoder(ShapesImages.Decode)
             .WithPrompts(prompts)
             .WithOptions(trainingOptions)
             .WriteTo(runDirectory);
         foreach (var (reward, weight) in parsedRewards) builder = builder.WithReward(reward, weight);
         if (reference is not null) builder = builder.WithReference(reference.Transformer);
-        builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
+        if (teacher is not null)
+        {
+            foreach (var p in teacher.Transformer.parameters()) p.requires_grad_(false);
+            builder = builder.WithTeacher(teacher.Transformer);
+        }
+        builder = adapter is not null ? builder.WithLoraWeights(adapter)
+            : loraRank > 0 ? builder.WithLora(loraRank, overrides.Lora.Alpha, ["all-linear"])
+            : builder.FullFineTuning();
         if (fresh) builder = builder.StartFresh();
         if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: false));
         builder.Validate();
 
         Directory.CreateDirectory(runDirectory);
-        session.Say($"omni train: FlowGRPO on {folder} ({limit} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}" +
-                    (session.Collectives is null ? "" : $" on {session.Describe()}"));
+        session.Say($"omni train: {algorithm} (loss {objectives.Loss.Name}) on {folder} ({limit} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}"
+                    + (teacherFolder is null ? "" : $", teacher {teacherFolder}") + (session.Collectives is null ? "" : $" on {session.Describe()}"));
         ShapesEvaluationResult? before = null;
-        if (session.IsLeader)
+        if (evaluate && session.IsLeader)
         {
-            before = ShapesEvaluation.HeldOutReward(shapes);
+            before = ShapesEvaluation.HeldOutReward(shapes, heldOutSeeds);
             Console.WriteLine($"held-out reward before: {Describe(before)}");
             SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
         }
         session.Barrier();
 
         using var run = builder.Build();
-        session.Say(TrainableLine(run, loraRank));
-        var summary = await run.RunAsync(stop);
-        if (summary.Cancelled)
+        session.Say(TrainableLine(run));
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        if (budgetSeconds is { } seconds) budget.CancelAfter(TimeSpan.FromSeconds(seconds));
+        var summary = await run.RunAsync(budget.Token);
+        // The ranks stopped after the same step; whether by Ctrl-C or by the budget is agreed too (each rank has its own clock).
+        var parallel = run.Policy.Parallel;
+        var interrupted = summary.Cancelled && (budgetSeconds is null || parallel.AnyRank(stop.IsCancellationRequested));
+        if (interrupted)
         {
             session.Say($"Stopped after step {summary.StepsCompleted}. Run the same command to resume.");
             return ExitCodes.Interrupted;
         }
+        if (summary.Cancelled) session.Say($"time budget of {budgetSeconds:0.#} s reached after step {summary.StepsCompleted}");
         var outcome = RunOutcome.Report(summary, speak: session.IsLeader);
         if (outcome != ExitCodes.Ok) return outcome;
 
-        // FSDP: every rank joins in gathering the full weights back; then rank 0 evaluates and writes while the others wait.
-        run.Policy.Parallel.Shards?.Unshard();
+        // FSDP: every rank joins in gathering the full weights back (and in the LoRA export, a collective); then rank 0
+        // evaluates and writes while the others wait.
+        parallel.Shards?.Unshard();
+        // The adapters in diffusers' and PEFT's layouts (merged into the final model's weights afterwards).
+        var loraFile = run.Lora is null ? null : run.Export(Path.Combine(runDirectory, "final-lora"));
         if (!session.IsLeader)
         {
             session.Barrier();
             return ExitCodes.Ok;
         }
-        try { return Finish(shapes, runDirectory, before!, summary.StepsCompleted); }
+        try
+        {
+            if (loraFile is not null) Console.WriteLine($"LoRA adapters: {loraFile} (diffusers) and adapter_model.safetensors + adapter_config.json (PEFT)");
+            return Finish(shapes, runDirectory, before, summary.StepsCompleted, heldOutSeeds, mergeLora: run.Lora is not null,
+                          (algorithm, objectives.Loss.Name, budgetSeconds));
+        }
         finally { session.Barrier(); }
     }
 
     /// <summary>The trained-parameter line: full sizes, and each rank's share under FSDP.</summary>
-    private static string TrainableLine(OmniTrainingRun run, int loraRank)
+    private static string TrainableLine(OmniTrainingRun run)
     {
         var parallel = run.Policy.Parallel;
-        var kind = loraRank > 0 ? $"LoRA rank {loraRank}" : "full fine-tuning";
+        var kind = run.Lora is { } l ? $"LoRA rank {l.Rank}, alpha {l.Alpha}" : "full fine-tuning";
         if (parallel.Shards is not { } shards)
         {
             var trainable = run.Policy.Trainable;
@@ -156,22 +248,34 @@ public static class ShapesJob
         return $"training {full:N0} parameters in {trained.Count} tensors ({kind}); FSDP over {parallel.WorldSize} rank{(parallel.WorldSize == 1 ? "" : "s")}: {trained.Sum(p => p.ShardElements):N0} per rank";
     }
 
-    private static int Finish(ShapesPipeline shapes, string runDirectory, ShapesEvaluationResult before, int steps)
+    // Rank 0's end of a completed run: the held-out evaluation after training (as it trained: with its adapters, before they
+    // are merged), the grid, the final model and the summary.
+    private static int Finish(ShapesPipeline shapes, string runDirectory, ShapesEvaluationResult? before, int steps, int heldOutSeeds, bool mergeLora,
+                              (string Algorithm, string Loss, double? BudgetSeconds) objective)
     {
         shapes.Eval();
-        var after = ShapesEvaluation.HeldOutReward(shapes);
-        SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
         var final = Path.Combine(runDirectory, "final-model");
+        var after = before is null ? null : ShapesEvaluation.HeldOutReward(shapes, heldOutSeeds);
+        if (after is not null) SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
+        if (mergeLora) Omni.Models.Lora.LoraAdapters.Merge(shapes.Transformer);
         ShapesPipelineFolder.Save(shapes, final);
+        if (before is null || after is null)
+        {
+            Console.WriteLine($"trained model: {final} (not evaluated: omni:evaluate=false)");
+            return ExitCodes.Ok;
+        }
         var gain = after.Total - before.Total;
+        var (_, halfWidth) = after.ChangeFrom(before);
         Console.WriteLine($"held-out reward before: {Describe(before)}");
         Console.WriteLine($"held-out reward after:  {Describe(after)}");
-        Console.WriteLine($"change: {gain:+0.000;-0.000} absolute, {(before.Total > 0 ? gain / before.Total : double.NaN):+0%;-0%} relative");
+        Console.WriteLine($"change: {gain:+0.000;-0.000} ± {halfWidth:0.000} (95% CI, paired over {after.Samples} samples) absolute, "
+                          + $"{(before.Total > 0 ? gain / before.Total : double.NaN):+0%;-0%} relative");
         Console.WriteLine($"pictures: {Path.Combine(runDirectory, "before.png")}, {Path.Combine(runDirectory, "after.png")}, {Path.Combine(runDirectory, "plots")}");
         Console.WriteLine($"trained model: {final}  (omni sample --model {final} --prompt \"two red circles above a blue square\")");
         File.WriteAllText(Path.Combine(runDirectory, "summary.json"), JsonSerializer.Serialize(new
         {
-            before, after, absolute_gain = gain, relative_gain = before.Total > 0 ? gain / before.Total : (double?)null, steps,
+            algorithm = objective.Algorithm, loss = objective.Loss, before, after, absolute_gain = gain, absolute_gain_ci95 = halfWidth,
+            relative_gain = before.Total > 0 ? gain / before.Total : (double?)null, steps, time_budget_s = objective.BudgetSeconds,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return ExitCodes.Ok;
     }

@@ -4,7 +4,7 @@ using Omni.Cli.Distributed;
 
 namespace Omni.Cli.Commands;
 
-/// <summary><c>omni train</c>: FlowGRPO-family RL fine-tuning (the bundled shapes model by default).</summary>
+/// <summary><c>omni train</c>: RL fine-tuning with any registered objective (the bundled shapes model by default).</summary>
 public static class TrainCommand
 {
     /// <summary>The command.</summary>
@@ -18,20 +18,21 @@ public static class TrainCommand
         var steps = new Option<int?>("--steps") { Description = "Training steps." };
         var prompts = new Option<string?>("--prompts") { Description = "Prompt embeddings (safetensors: prompt_embeds, masks, negatives, extras such as pooled_prompt_embeds) — for diffusers folders." };
         var reward = new Option<string[]>("--reward") { Description = "Reward: jpeg_compressibility, jpeg_incompressibility, shapes or an http(s) scorer URL, optionally *weight (repeatable)." };
+        var lora = CommonOptions.Lora();
         var fresh = new Option<bool>("--fresh") { Description = "Ignore the run folder's checkpoint and start over." };
         var nproc = new Option<int?>("--nproc") { Description = "Start this many ranks on this machine through MPICH's mpiexec (CPU: the cores are split between them; CUDA: one GPU each). `mpiexec -n N omni train …` works too." };
         var sharding = new Option<string?>("--sharding") { Description = "How several ranks split the model: ddp (default: every rank holds the weights, gradients are averaged) or fsdp (parameters, gradients and optimizer state sharded)." };
         var backend = new Option<string?>("--backend") { Description = "Collectives: auto (default: NCCL for GPU tensors, MPI otherwise), mpi or nccl." };
-        var command = new Command("train", "RL fine-tuning with FlowGRPO-family objectives. With no arguments: FlowGRPO on the bundled shapes model (≈10 min on 2 cores).")
+        var command = new Command("train", "RL fine-tuning: Flow-GRPO, GRPO-Guard, Flow-DPPO, DPO, DiffusionNFT or distillation (--set actor_rollout_ref:model:algorithm=…). With no arguments: FlowGRPO on the bundled shapes model (≈10 min on 2 cores).")
         {
-            model, config, set, seed, run, steps, prompts, reward, fresh, nproc, sharding, backend,
+            model, config, set, seed, run, steps, prompts, reward, lora, fresh, nproc, sharding, backend,
         };
         command.SetAction((result, _) => CliFailure.Guard(async () =>
         {
             var folder = ModelLocator.Resolve(result.GetValue(model));
             var configuration = CliConfiguration.Build(result.GetValue(config),
                 CommonOptions.Pairs(("actor_rollout_ref:model:path", folder), ("training:Steps", result.GetValue(steps)),
-                                    ("training:Seed", result.GetValue(seed)), ("omni:prompts", result.GetValue(prompts)),
+                                    ("training:Seed", result.GetValue(seed)), ("omni:prompts", result.GetValue(prompts)), ("omni:lora", result.GetValue(lora)),
                                     (RankSession.ShardingKey, result.GetValue(sharding)), (RankSession.BackendKey, result.GetValue(backend)))
                     .Concat(CliConfiguration.ParseSettings(result.GetValue(set) ?? [])));
             var runDirectory = result.GetValue(run)

@@ -14,7 +14,9 @@ public static class FolderDecoder
     {
         var config = Path.Combine(folder, "vae", "config.json");
         if (!File.Exists(config))
-            throw new OmniException([OmniError.Invalid($"'{folder}' has no vae/config.json; give a decoder with WithDecoder(latents => images).")]);
+            throw new OmniException([OmniError.Invalid($"'{folder}' has no vae/config.json. An architecture with its own decoder supplies it from its adapter "
+                + "(TrainingAdapter.BuildDecoder = _ => Decoding.With(latents => images)), or Decoding.None when its rewards score latents; "
+                + "in code, OmniTrainingBuilder.WithDecoder(latents => images) also works.")]);
         var name = JsonFiles.Read(config).Map(ComponentConfig.ClassName).OrThrow();
         if (name == "AutoencoderKL")
         {

@@ -12,7 +12,8 @@ namespace Omni.Training.Checkpoints;
 
 /// <summary>
 /// Checkpoints of runs at any world size. One process and DDP write today's layout from rank 0 (every rank holds the same
-/// weights). FSDP writes a sharded checkpoint: each rank its shards of the trained parameters, AdamW moments and EMA, and
+/// weights). FSDP writes a sharded checkpoint: each rank its shards of the trained parameters, AdamW moments, EMA and
+/// DiffusionNFT's old policy, and
 /// rank 0 a manifest with the world size and layout — into a temporary folder renamed into place only when every rank has
 /// written, so a killed job leaves the previous checkpoint. A resume at the same world size reads each rank's own file
 /// (bit-identical); at another world size, or across the two layouts, every tensor is reassembled and re-cut.
@@ -23,7 +24,8 @@ public static class CheckpointSharding
 
     /// <summary>Writes the checkpoint after <paramref name="state"/>.Step steps (a collective in a multi-rank run) and returns its folder.</summary>
     public static string Save(string runDirectory, CheckpointState state, DataParallel parallel,
-                              IReadOnlyList<(string Name, Parameter Parameter)> trainable, OptimizerHelper optimizer, Ema? ema, int keep)
+                              IReadOnlyList<(string Name, Parameter Parameter)> trainable, OptimizerHelper optimizer, Ema? ema, int keep,
+                              OldPolicy? oldPolicy = null)
     {
         var root = TrainingCheckpoint.Folder(runDirectory);
         var name = $"step-{state.Step:D6}";
@@ -33,7 +35,7 @@ public static class CheckpointSharding
             string? failure = null;
             if (parallel.IsLeader)
             {
-                try { TrainingCheckpoint.Save(runDirectory, state, trainable, optimizer, ema, keep); }
+                try { TrainingCheckpoint.Save(runDirectory, state, trainable, optimizer, ema, keep, oldPolicy); }
                 catch (Exception e) when (parallel.WorldSize > 1) { failure = $"writing checkpoint {name} failed: {e.Message}"; }
             }
             if (parallel.Agree(failure) is { } reason) throw new IOException(reason);
@@ -60,6 +62,8 @@ public static class CheckpointSharding
                 new Dictionary<string, string> { ["steps"] = JsonSerializer.Serialize(steps) });
             if (ema is not null)
                 SafetensorsWriter.Write(Path.Combine(temporary, ShardManifest.RankFile("ema", rank, world)), ema.Shadow.ToDictionary(p => p.Key, p => p.Value));
+            if (oldPolicy is not null)
+                SafetensorsWriter.Write(Path.Combine(temporary, ShardManifest.RankFile(OldPolicyKind, rank, world)), oldPolicy.Weights.ToDictionary(p => p.Key, p => p.Value));
         }
         catch (Exception e) { problem = $"writing its shards of checkpoint {name} failed: {e.Message}"; }
         if (parallel.Agree(problem) is { } failed) throw new IOException(failed);
@@ -76,20 +80,29 @@ public static class CheckpointSharding
     }
 
     /// <summary>
-    /// Restores the trained parameters, AdamW state and EMA of <paramref name="checkpoint"/> into this rank's tensors, whatever
-    /// world size and layout wrote it.
+    /// Restores the trained parameters, AdamW state, EMA and old policy of <paramref name="checkpoint"/> into this rank's
+    /// tensors, whatever world size and layout wrote it.
     /// </summary>
     /// <exception cref="InvalidDataException">The checkpoint does not match the model.</exception>
     public static void Restore(string checkpoint, DataParallel parallel, IReadOnlyList<(string Name, Parameter Parameter)> trainable,
-                               OptimizerHelper optimizer, Ema? ema)
+                               OptimizerHelper optimizer, Ema? ema, OldPolicy? oldPolicy = null)
     {
         var manifest = ShardManifest.Read(checkpoint);
         var target = parallel.Mode == ShardingMode.Fsdp ? parallel.Shards!.Parameters.ToDictionary(p => p.Name) : null;
         if (manifest is null && target is null)
         {
-            TrainingCheckpoint.Restore(checkpoint, trainable, optimizer, ema);
+            TrainingCheckpoint.Restore(checkpoint, trainable, optimizer, ema, oldPolicy);
             return;
         }
+        RestoreLocal(checkpoint, manifest, target, parallel, trainable, optimizer, ema, oldPolicy);
+        // Each rank compared only its shards with the current weights; the old-policy passes (gathers under FSDP) must run on
+        // every rank or on none.
+        if (oldPolicy is not null && parallel.AnyRank(!oldPolicy.MatchesCurrent)) oldPolicy.CurrentChanged();
+    }
+
+    private static void RestoreLocal(string checkpoint, ShardManifest? manifest, Dictionary<string, ShardedParameter>? target, DataParallel parallel,
+                                     IReadOnlyList<(string Name, Parameter Parameter)> trainable, OptimizerHelper optimizer, Ema? ema, OldPolicy? oldPolicy)
+    {
         using ICheckpointSource source = manifest is null ? UnshardedSource.Open(checkpoint, trainable, target!) : ShardedSource.Open(checkpoint, manifest, parallel);
         var missing = trainable.Select(p => p.Name).Where(n => !source.Has(n)).ToList();
         if (missing.Count > 0)
@@ -116,14 +129,24 @@ public static class CheckpointSharding
             try { ema.Load(values); }
             finally { foreach (var v in values.Values) v.Dispose(); }
         }
+        if (oldPolicy is not null)
+        {
+            if (!source.HasOldPolicy) throw new InvalidDataException($"Checkpoint '{checkpoint}' has no old policy, which DiffusionNFT needs.");
+            var values = oldPolicy.Weights.Keys.ToDictionary(k => k, k => source.Local(k, OldPolicyKind, Local)) as IReadOnlyDictionary<string, Tensor>;
+            try { oldPolicy.Load(values, trainable); }
+            finally { foreach (var v in values.Values) v.Dispose(); }
+        }
     }
+
+    private const string OldPolicyKind = "old_policy";
 
     /// <summary>Where restored tensors come from.</summary>
     private interface ICheckpointSource : IDisposable
     {
         bool Has(string name);
         bool HasEma { get; }
-        /// <summary>The local tensor of <paramref name="name"/> from store <paramref name="kind"/> (trainable, optimizer:exp_avg, optimizer:exp_avg_sq, ema).</summary>
+        bool HasOldPolicy { get; }
+        /// <summary>The local tensor of <paramref name="name"/> from store <paramref name="kind"/> (trainable, optimizer:exp_avg, optimizer:exp_avg_sq, ema, old_policy).</summary>
         Tensor Local(string name, string kind, Func<string, Tensor, Tensor> cut);
         IReadOnlyDictionary<string, long> Steps();
     }
@@ -133,16 +156,18 @@ public static class CheckpointSharding
     {
         private readonly SafetensorsFile _trainable;
         private readonly SafetensorsFile? _ema;
+        private readonly SafetensorsFile? _oldPolicy;
         private readonly Dictionary<string, (Tensor M, Tensor V, long Step)> _moments;
 
-        private UnshardedSource(SafetensorsFile trainable, SafetensorsFile? ema, Dictionary<string, (Tensor, Tensor, long)> moments) =>
-            (_trainable, _ema, _moments) = (trainable, ema, moments);
+        private UnshardedSource(SafetensorsFile trainable, SafetensorsFile? ema, SafetensorsFile? oldPolicy, Dictionary<string, (Tensor, Tensor, long)> moments) =>
+            (_trainable, _ema, _oldPolicy, _moments) = (trainable, ema, oldPolicy, moments);
 
         public static UnshardedSource Open(string checkpoint, IReadOnlyList<(string Name, Parameter Parameter)> trainable,
                                            IReadOnlyDictionary<string, ShardedParameter> layout)
         {
             var file = SafetensorsFile.Open(Path.Combine(checkpoint, "trainable.safetensors"));
             var emaPath = Path.Combine(checkpoint, "ema.safetensors");
+            var oldPath = Path.Combine(checkpoint, "old_policy.safetensors");
             // optimizer.bin is TorchSharp's own format: load it into a scratch AdamW over full-size tensors to read the moments.
             var scratch = trainable.Select(p => new Parameter(zeros(layout[p.Name].FullShape, p.Parameter.dtype))).ToList();
             using var adam = optim.AdamW(scratch);
@@ -151,18 +176,21 @@ public static class CheckpointSharding
             var moments = trainable.Select((p, i) => (p.Name, (states[i].exp_avg.clone(), states[i].exp_avg_sq.clone(), states[i].step)))
                 .ToDictionary(p => p.Name, p => p.Item2);
             foreach (var s in scratch) s.Dispose();
-            return new UnshardedSource(file, File.Exists(emaPath) ? SafetensorsFile.Open(emaPath) : null, moments);
+            return new UnshardedSource(file, File.Exists(emaPath) ? SafetensorsFile.Open(emaPath) : null,
+                                       File.Exists(oldPath) ? SafetensorsFile.Open(oldPath) : null, moments);
         }
 
         public bool Has(string name) => _trainable.Entries.ContainsKey(name);
 
         public bool HasEma => _ema is not null;
 
+        public bool HasOldPolicy => _oldPolicy is not null;
+
         public Tensor Local(string name, string kind, Func<string, Tensor, Tensor> cut)
         {
             if (kind.StartsWith("optimizer:", StringComparison.Ordinal))
                 return cut(name, kind.EndsWith("exp_avg_sq", StringComparison.Ordinal) ? _moments[name].V : _moments[name].M);
-            using var full = (kind == "ema" ? _ema! : _trainable).Read(name);
+            using var full = (kind switch { "ema" => _ema!, OldPolicyKind => _oldPolicy!, _ => _trainable }).Read(name);
             return cut(name, full);
         }
 
@@ -172,6 +200,7 @@ public static class CheckpointSharding
         {
             _trainable.Dispose();
             _ema?.Dispose();
+            _oldPolicy?.Dispose();
             foreach (var (m, v, _) in _moments.Values) { m.Dispose(); v.Dispose(); }
         }
     }
@@ -199,11 +228,11 @@ public static class CheckpointSharding
             var files = new Dictionary<string, SafetensorsFile[]>();
             try
             {
-                foreach (var kind in new[] { "trainable", "optimizer", "ema" })
+                foreach (var kind in new[] { "trainable", "optimizer", "ema", OldPolicyKind })
                 {
                     var ranks = sameLayout ? [parallel.Rank] : Enumerable.Range(0, world).ToArray();
                     var paths = ranks.Select(r => Path.Combine(checkpoint, ShardManifest.RankFile(kind, r, world))).ToList();
-                    if (kind == "ema" && !File.Exists(paths[0])) continue;
+                    if (kind is "ema" or OldPolicyKind && !File.Exists(paths[0])) continue;
                     var missing = paths.FirstOrDefault(p => !File.Exists(p));
                     if (missing is not null)
                         throw new InvalidDataException($"Sharded checkpoint '{checkpoint}' (world size {world}) is incomplete: '{Path.GetFileName(missing)}' is missing.");
@@ -222,12 +251,15 @@ public static class CheckpointSharding
 
         public bool HasEma => _files.ContainsKey("ema");
 
+        public bool HasOldPolicy => _files.ContainsKey(OldPolicyKind);
+
         public Tensor Local(string name, string kind, Func<string, Tensor, Tensor> cut)
         {
             var (store, key) = kind switch
             {
                 "trainable" => ("trainable", name),
                 "ema" => ("ema", name),
+                OldPolicyKind => (OldPolicyKind, name),
                 _ => ("optimizer", $"{name}.{kind["optimizer:".Length..]}"),
             };
             var files = _files[store];

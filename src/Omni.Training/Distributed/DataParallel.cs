@@ -46,6 +46,9 @@ public sealed class DataParallel
     /// <summary>The reference module's FSDP sharding, if any.</summary>
     public FullyShardedModule? ReferenceShards { get; }
 
+    /// <summary>The distillation teacher's FSDP sharding, if any.</summary>
+    public FullyShardedModule? TeacherShards { get; init; }
+
     /// <summary>This rank.</summary>
     public int Rank => Collectives.Rank;
 

@@ -37,6 +37,10 @@ public sealed class AdapterCopyTests
         var shapes = Omni.Shapes.Pipeline.ShapesAdapter.Training;
         var sd3 = Omni.Models.Adapters.Sd3FlowGrpo.Training;
         Assert.Equal("OmniShapesFlowGRPO", shapes.Name);
-        Assert.Equal(sd3 with { Name = shapes.Name }, shapes);
+        // Besides its name, only its decoder differs: its latents are the pixels themselves (SD3's is the folder's VAE).
+        Assert.Equal(sd3 with { Name = shapes.Name, BuildDecoder = shapes.BuildDecoder }, shapes);
+        var config = new Omni.Algebra.Config.DiffusionModelConfig { Path = "", Architecture = Omni.Shapes.Pipeline.ShapesAdapter.Key.Architecture };
+        Assert.Same(Decoding.FolderVae, sd3.BuildDecoder(config));
+        Assert.Equal(Omni.Shapes.Model.ShapesImages.Decode, Assert.IsType<Decoding.Custom>(shapes.BuildDecoder(config)).Decode);
     }
 }

@@ -1,3 +1,4 @@
+using Omni.Tests.Behaviour.Support;
 using Omni.Shapes.Pipeline;
 using Omni.Tests.Behaviour.ShapesModel;
 using Omni.Training.Checkpoints;
@@ -172,12 +173,40 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void LoRA_training_exports_diffusers_and_peft_files_that_train_and_sample_load_back()
+    {
+        var model = TinyModel();
+        var run = Path.Combine(_work, "lora-run");
+        string[] small = ["--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=4"];
+        var (code, output, error) = OmniProcess.Run(_work, ["train", "--model", model, "--run", run, "--steps", "1", "--set", "omni:lora_rank=2", .. small]);
+        Assert.True(code == 0, $"train failed ({code}). stdout:\n{output}\nstderr:\n{error}");
+        Assert.Contains("LoRA rank 2, alpha 64", output);   // VeRL-Omni's lora_alpha default where the configuration is silent
+        var adapter = Path.Combine(run, "final-lora");
+        foreach (var file in new[] { "pytorch_lora_weights.safetensors", "adapter_model.safetensors", "adapter_config.json" })
+            Assert.True(File.Exists(Path.Combine(adapter, file)), file);
+        Assert.True(File.Exists(Path.Combine(run, "final-model", "model_index.json")));
+
+        (code, output, error) = OmniProcess.Run(_work, ["sample", "--model", model, "--lora", adapter, "--seeds", "1", "-p", "a red circle", "-o", Path.Combine(_work, "lora-samples")]);
+        Assert.True(code == 0, $"sample --lora failed ({code}). stdout:\n{output}\nstderr:\n{error}");
+        (code, output, error) = OmniProcess.Run(_work, ["train", "--model", model, "--run", Path.Combine(_work, "lora-run-2"), "--steps", "1",
+                                                        "--lora", Path.Combine(adapter, "adapter_model.safetensors"), .. small]);
+        Assert.True(code == 0, $"train --lora failed ({code}). stdout:\n{output}\nstderr:\n{error}");
+        Assert.Contains("LoRA rank 2, alpha 64", output);
+
+        (code, _, error) = OmniProcess.Run(_work, ["sample", "--model", model, "--lora", Path.Combine(_work, "missing.safetensors")]);
+        Assert.Equal(2, code);
+        Assert.Contains("missing.safetensors", error);
+    }
+
+    [Fact]
     public void Ctrl_C_stops_after_a_step_with_a_checkpoint_and_the_same_command_resumes()
     {
         var model = TinyModel();
         var run = Path.Combine(_work, "run");
         string[] args = ["train", "--model", model, "--run", run, "--steps", "40",
-                         "--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=4"];
+                         "--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=4",
+                         // One seed per held-out prompt keeps the evaluations before and after short on a busy machine.
+                         "--set", "omni:heldout_seeds=1"];
         using (var first = new OmniProcess(_work, args))
         {
             var metrics = Path.Combine(run, "metrics.jsonl");
@@ -203,5 +232,12 @@ public sealed class CommandLineTests : IDisposable
         Assert.True(File.Exists(Path.Combine(run, "before.png")));
         Assert.True(File.Exists(Path.Combine(run, "after.png")));
         Assert.True(File.Exists(Path.Combine(run, "final-model", "model_index.json")));
+
+        // TensorBoard: one event file per session beside metrics.jsonl; every step's reward is there once the
+        // second file's events replace the first's from the resume step on (as TensorBoard reads them).
+        Assert.Equal(2, Directory.GetFiles(run, "events.out.tfevents.*").Length);
+        var rewards = TensorBoardEvents.Scalars(TensorBoardEvents.ReadAll(run), "reward/mean")
+            .GroupBy(s => s.Step).ToDictionary(g => g.Key, g => g.Last().Value);
+        Assert.Equal(Enumerable.Range(0, stoppedAt + 2).Select(i => (long)i), rewards.Keys.Order());
     }
 }

@@ -1,7 +1,9 @@
+using Omni.Algebra.Rewards;
 using Omni.Algebra.Errors;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
 using Omni.Reporting;
+using Omni.Training.Observers;
 using Omni.Tests.Behaviour.Support;
 
 namespace Omni.Tests.Behaviour.Training;
@@ -75,6 +77,84 @@ public sealed class FacadeTrainingTests
         Assert.Contains("WithPrompts", error.Message);
         Assert.Contains("WithReward", error.Message);
         Assert.Contains("GroupSize", error.Message);
+    }
+
+    [Fact]
+    public async Task An_adapter_without_a_decoder_trains_on_latent_rewards_and_nothing_is_decoded()
+    {
+        using var fixture = new TrainingFixture();
+        var seen = new List<(int Images, long[]? Latents)>();
+        var latentMean = new RewardFunction("latent_mean", (batch, _) =>
+        {
+            lock (seen) seen.Add((batch.Images.Length, batch.Latents?.shape));
+            return Task.FromResult(Enumerable.Range(0, batch.Count).Select(i => batch.Latents![i].mean().item<float>()).ToArray());
+        });
+        var adapter = TinyAdapter.Training with { BuildDecoder = _ => Omni.Algebra.Adapters.Decoding.None };
+        using var run = OmniTraining.From(OmniPipeline.FromFolder(fixture.Pipeline.Config.Path)
+                .WithAlgorithm("flow_grpo").WithSde(Omni.Algebra.Sde.SdeType.Sde, 0.7).WithSteps(6)
+                .WithSize(TinyPolicy.Side, TinyPolicy.Side).WithConfig(c => c with { VaeScaleFactor = 1 })
+                .WithAdapter(TinyAdapter.Architecture, "flow_grpo", adapter, TinyPolicy.Rollout))
+            .WithModule(fixture.Model)
+            .FullFineTuning()
+            .WithPrompts(fixture.Prompts)
+            .WithReward(latentMean)
+            .WithOptions(TrainingFixture.Quick(1))
+            .WriteTo(fixture.RunDirectory)
+            .Build();
+        var summary = await run.RunAsync();
+
+        Assert.Equal(1, summary.StepsCompleted);
+        Assert.NotEmpty(seen);
+        Assert.All(seen, s => Assert.Equal(0, s.Images));
+        Assert.All(seen, s => Assert.Equal(new long[] { 3, TinyPolicy.Side, TinyPolicy.Side }, s.Latents![1..]));
+        // The run's config.json says what the latent shape came from.
+        var model = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(fixture.RunDirectory, "config.json")))!["model"]!;
+        Assert.Equal(1, model["VaeScaleFactor"]!.GetValue<int>());
+        Assert.Null(model["ExternalAssembly"]);
+    }
+
+    [Fact]
+    public async Task The_run_reports_through_the_given_logger_factory()
+    {
+        using var fixture = new TrainingFixture();
+        var logs = new CapturedLogs();
+        using (var run = Builder(fixture, fixture.RunDirectory).WithOptions(TrainingFixture.Quick(2) with { CheckpointEvery = 2 }).WithLogging(logs).Build())
+            await run.RunAsync();
+        var entries = logs.Entries.ToList();
+        Assert.Contains(entries, e => e.Category == "Omni.Facade.Pipelines" && e.Message.Contains("adapter TinyTestAdapter"));
+        Assert.Contains(entries, e => e.Category == "Omni.Facade.Training" && e.Message.Contains("full fine-tuning"));
+        Assert.Equal(2, entries.Count(e => e.Category == LoggingObserver.ProgressCategory && e.Message.StartsWith("Step ")));
+        Assert.Contains(entries, e => e.Category == LoggingObserver.RunCategory && e.Message.StartsWith("Checkpoint after step 2"));
+        Assert.Contains(entries, e => e.Category == LoggingObserver.RunCategory && e.Message.StartsWith("Finished 2 steps"));
+    }
+
+    [Fact]
+    public async Task WithObjective_and_WithTeacher_choose_the_flow_and_its_inputs()
+    {
+        using var fixture = new TrainingFixture();
+        using var teacher = new TinyPolicy(TrainingFixture.PromptWidth, 9);
+        using var training = Builder(fixture, fixture.RunDirectory)
+            .WithObjective(Objective.DistillFlowMatchingMse, o => o with { Steps = 1 })
+            .WithTeacher(teacher)
+            .Build();
+        Assert.Equal("distill_fm_mse", training.Trainer.Objectives.Loss.Name);
+        Assert.Same(teacher, training.Policy.Teacher);
+        await training.RunAsync();
+    }
+
+    [Fact]
+    public void An_objective_that_needs_a_reference_is_refused_before_any_weights_load()
+    {
+        using var fixture = new TrainingFixture();
+        var nft = Assert.Throws<OmniException>(() => Builder(fixture, fixture.RunDirectory)
+            .WithObjective(Objective.DiffusionNft, o => o with { RefKlCoefficient = 0.01 }).Build());
+        Assert.Contains("ref_kl_coef", nft.Message);
+        var dpo = Assert.Throws<OmniException>(() => Builder(fixture, fixture.RunDirectory).WithObjective(Objective.Dpo).Build());
+        Assert.Contains("reference", dpo.Message);
+        var teacher = Assert.Throws<OmniException>(() => Builder(fixture, fixture.RunDirectory)
+            .WithObjective(Objective.DistillKl).WithTeacher(Path.Combine(fixture.RunDirectory, "no-such-teacher")).Build());
+        Assert.Contains("no-such-teacher", teacher.Message);
+        Assert.False(Directory.Exists(fixture.RunDirectory), "nothing is written before the checks pass");
     }
 
     [Fact]

@@ -1,0 +1,153 @@
+using System.Collections.Immutable;
+using Omni.Algebra.Adapters;
+using Omni.Algebra.Errors;
+using Omni.Algebra.Objectives;
+using Omni.Algebra.Registries;
+using Omni.Algebra.Training;
+using Omni.Effects.Random;
+using Omni.Training.Rollout;
+using Omni.Training.Run;
+using static TorchSharp.torch;
+
+namespace Omni.Training.Update;
+
+/// <summary>
+/// DiffusionNFT's update (the reference's <c>DiffusionNFTLoss.prepare_actor_batch</c> and <c>diffusion_nft_model</c> engine):
+/// group advantages of the rewards become reward probabilities; each sample's clean latent is re-noised at a seeded choice of
+/// the schedule's timesteps, <c>x_t = (1 − t)·x₀ + t·ε</c> with <c>t = timestep/1000</c> (the timestep truncated to an
+/// integer, as the reference stores it); the old (sampling) policy, the current one and — when <c>ref_kl_coef &gt; 0</c> — the
+/// reference predict on it, and the NFT loss is back-propagated per timestep with the loss divided by micro-batches × timesteps.
+/// With several ranks each rank trains its own samples: advantages over the whole step's rewards, its rows of the step's
+/// timestep selection, noise seeded per global sample, skips agreed before each backward, and gradients completed across
+/// ranks in <see cref="PolicyUpdate.ApplyGradients"/>; so a W-rank update equals the one-process update.
+/// </summary>
+public static class ForwardProcessUpdate
+{
+    /// <summary>Runs the update of <paramref name="context"/>'s training step.</summary>
+    /// <param name="context">The model, optimizer, loss (<c>diffusion_nft</c> or a replacement with its inputs), options and counters.</param>
+    /// <param name="adapter">The model's training adapter.</param>
+    /// <param name="old">The old policy (swapped in for <c>old_prediction</c> when it differs from the current one).</param>
+    /// <param name="rollout">The step's rollouts (clean latents in the final latents).</param>
+    /// <param name="rewards">The whole step's rewards, one per sample in global order (every rank's; in one process, the rollout's).</param>
+    /// <param name="firstSample">Global index of <paramref name="rollout"/>'s first sample (0 in one process).</param>
+    /// <exception cref="ArgumentException">The rewards do not cover the rollout's samples.</exception>
+    public static UpdateOutcome Run(UpdateContext context, TrainingAdapter adapter, OldPolicy old, RolloutBatch rollout, IReadOnlyList<float> rewards,
+                                    int firstSample = 0)
+    {
+        var (policy, options, loss, seeds, step) = (context.Policy, context.Options, context.Loss, context.Seeds, context.Step);
+        if (firstSample < 0 || firstSample + rollout.Count > rewards.Count)
+            throw new ArgumentException($"{rewards.Count} rewards do not cover samples {firstSample}..{firstSample + rollout.Count - 1}.", nameof(rewards));
+        var parallel = policy.Parallel;
+        var metrics = new MetricAverages();
+        using var scope = NewDisposeScope();
+        var rows = Enumerable.Range(0, rollout.Count).ToArray();
+        var batch = ForwardBatch.Gather(rollout.Chunks, rows);
+        var device = batch.CleanLatents.device;
+        var settings = new AdvantageSettings { Epsilon = options.AdvantageEpsilon, NormalizeByStd = options.NormalizeAdvantageByStd, GlobalStd = options.GlobalStd };
+        // Over the whole step (a global std sees every group), then this rank's rows.
+        var groupIds = rewards.Count == rollout.Count ? rollout.GroupIds : GroupRollout.GroupIds(step, 0, rewards.Count, options.GroupSize);
+        var advantages = NftBatchPreparation.GroupAdvantages(tensor(rewards.ToArray(), ScalarType.Float32), groupIds, settings);
+        var rewardProbability = NftBatchPreparation.RewardProbability(advantages, options.AdvantageClipMax, options.AdvantageMode)
+            .narrow(0, firstSample, rollout.Count).to(device);
+        var schedule = policy.Schedule.TimestepsTensor().unsqueeze(0).expand(rewards.Count, -1);
+        Tensor selected;
+        // The reference seeds this choice with actor.data_loader_seed at every step (so it repeats step after step); it is
+        // drawn row by row for the whole step, and this rank keeps its rows.
+        using (var generator = Generators.Seeded(options.Seed))
+            selected = NftBatchPreparation.SelectTrainTimesteps(schedule, options.TimestepFraction, generator).narrow(0, firstSample, rollout.Count);
+        var columns = (int)selected.shape[1];
+        var size = Math.Min(options.MicroBatchSize, rollout.Count);
+        var micro = Enumerable.Range(0, (rollout.Count + size - 1) / size).ToArray();
+        var perMini = Math.Max(1, (micro.Length + options.MiniBatchesPerEpoch - 1) / options.MiniBatchesPerEpoch);
+        var trainable = policy.Trainable;
+        var withReference = options.RefKlCoefficient > 0;
+        var updates = 0;
+        string? failure = null;
+        policy.Module.train();
+        try
+        {
+            for (var epoch = 0; epoch < options.InnerEpochs && failure is null; epoch++)
+            {
+                foreach (var mini in micro.Chunk(perMini))
+                {
+                    using (NewDisposeScope()) context.Optimizer.zero_grad();
+                    foreach (var m in mini)
+                    {
+                        var (start, length) = ((long)m * size, (long)Math.Min(size, rollout.Count - m * size));
+                        for (var s = 0; s < columns && failure is null; s++)
+                        {
+                            using var microScope = NewDisposeScope();
+                            var part = batch.Slice(start, length);
+                            var x0 = part.CleanLatents;
+                            var timestep = selected.select(1, s).narrow(0, start, length).to(ScalarType.Float32).to(device);
+                            var rowShape = Enumerable.Repeat(1L, (int)x0.dim()).ToArray();
+                            rowShape[0] = length;
+                            var t = (timestep / 1000.0).reshape(rowShape);
+                            var noise = SampleNoise(seeds, step, x0.shape, firstSample + start, epoch * rewards.Count, columns, s).to(device);
+                            var xt = (1.0 - t) * x0 + t * noise;
+                            var request = part.Request(xt, timestep);
+                            Tensor? oldPrediction = null;
+                            if (!old.MatchesCurrent)
+                                using (no_grad()) oldPrediction = old.Use(trainable, () => AdapterCalls.Predict(adapter, policy.Denoiser, policy.Config, request, s)).OrThrow().detach();
+                            // The no-grad passes come before the trained one: under FSDP a no-grad call re-gathers the shared
+                            // units, which must not happen between the trained forward and its backward.
+                            Tensor? reference = null;
+                            if (withReference)
+                                using (no_grad()) reference = policy.WithReference(d => AdapterCalls.Predict(adapter, d, policy.Config, request, s)).OrThrow().detach();
+                            var prediction = AdapterCalls.Predict(adapter, policy.Denoiser, policy.Config, request, s).OrThrow();
+                            reference ??= prediction.detach();
+                            var outputs = ImmutableDictionary<string, Tensor>.Empty
+                                .Add("forward_prediction", prediction).Add("old_prediction", oldPrediction ?? prediction.detach())
+                                .Add("ref_forward_prediction", reference).Add("x0", x0).Add("xt", xt).Add("t_expanded", t);
+                            var data = ImmutableDictionary<string, Tensor>.Empty.Add("reward_prob", rewardProbability.narrow(0, start, length));
+                            var result = ObjectiveRegistry.ValidateInputs(loss, new LossInputs(outputs, data, options.LossSettings)).Bind(loss.Compute).OrThrow();
+                            // Without a reference pass the reference term is not measured (it would read 0).
+                            metrics.AddAll(withReference ? result.Metrics : result.Metrics.Remove("actor/ref_kl_loss"));
+                            // Every rank agrees before anyone back-propagates (a sharded backward is a collective).
+                            try
+                            {
+                                failure = parallel.Agree(TensorChecks.AllFinite(result.Loss) ? null : $"the loss is not finite at timestep column {s} (micro-batch {m})");
+                                if (failure is not null) break;
+                                (result.Loss / (mini.Length * columns)).backward();
+                            }
+                            finally
+                            {
+                                parallel.AfterBackward();
+                            }
+                        }
+                        if (failure is not null) break;
+                    }
+                    if (failure is null)
+                        PolicyUpdate.ApplyGradients(context, context.UpdatesSoFar + updates, metrics).IfLeft(reason => failure = reason);
+                    using (NewDisposeScope()) context.Optimizer.zero_grad();
+                    if (failure is not null) break;
+                    old.CurrentChanged();
+                    updates++;
+                }
+            }
+        }
+        finally
+        {
+            policy.Module.eval();
+        }
+        metrics.Add("actor/train_timesteps", columns);
+        return new UpdateOutcome(metrics.Averages().SetItem("actor/optimizer_steps", updates), failure is null ? null : $"update skipped: {failure}; weights left unchanged by it", updates);
+    }
+
+    /// <summary>
+    /// The forward-process noise of rows <paramref name="firstRow"/>.. (global sample indices) at timestep column
+    /// <paramref name="column"/>: each row from its own seed, so the draw depends neither on micro-batching nor on the ranks.
+    /// </summary>
+    private static Tensor SampleNoise(SeedStreams seeds, int step, long[] shape, long firstRow, long epochOffset, int columns, int column)
+    {
+        using var scope = NewDisposeScope();
+        long[] rowShape = [1, .. shape.Skip(1)];
+        var rows = new Tensor[shape[0]];
+        for (var i = 0; i < rows.Length; i++)
+        {
+            using var generator = Generators.Seeded(seeds.For(SeedStreams.Purpose.ForwardNoise, step, (epochOffset + firstRow + i) * columns + column));
+            rows[i] = randn(rowShape, ScalarType.Float32, CPU, generator: generator);
+        }
+        return cat(rows, 0).MoveToOuterDisposeScope();
+    }
+}
