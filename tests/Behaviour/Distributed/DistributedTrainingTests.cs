@@ -57,7 +57,7 @@ public sealed class DistributedTrainingTests : IDisposable
     /// Tolerance: every element within 1e-6 absolute, 1 % of one optimizer step at the 1e-4 learning rate (measured gaps
     /// after 3 steps are below 1e-7 on this model and on the bundled one).
     /// </summary>
-    private static void AssertSameToRounding(Dictionary<string, Tensor> expected, Dictionary<string, Tensor> actual, string what)
+    internal static void AssertSameToRounding(Dictionary<string, Tensor> expected, Dictionary<string, Tensor> actual, string what)
     {
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
         var worst = expected.Max(p => (actual[p.Key] - p.Value).abs().max().item<float>());
@@ -214,5 +214,5 @@ public sealed class DistributedTrainingTests : IDisposable
         Assert.Equal(1, CountOf(job.Error, "NCCL works on CUDA tensors"));
     }
 
-    private static int CountOf(string text, string part) => (text.Length - text.Replace(part, "").Length) / part.Length;
+    internal static int CountOf(string text, string part) => (text.Length - text.Replace(part, "").Length) / part.Length;
 }
