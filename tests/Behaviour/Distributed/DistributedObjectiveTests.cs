@@ -33,9 +33,12 @@ public sealed class DistributedObjectiveTests : IDisposable
 
     public void Dispose() => Directory.Delete(_work, true);
 
-    /// <summary>4 prompts × 2 images per step (two whole groups per rank), no held-out evaluation, a checkpoint every step.</summary>
+    /// <summary>
+    /// 4 prompts × 2 images per step (two whole groups per rank), no held-out evaluation, a checkpoint every step; JPEG
+    /// compressibility as the reward (the tiny model's pictures all score 0 with the shapes reward: no preference, no advantage).
+    /// </summary>
     private string[] Train(string run, int steps, string algorithm, params string[] extra) =>
-        ["train", "--model", _model, "--run", Path.Combine(_work, run), "--steps", steps.ToString(),
+        ["train", "--model", _model, "--run", Path.Combine(_work, run), "--steps", steps.ToString(), "--reward", "jpeg_compressibility",
          "--set", $"actor_rollout_ref:model:algorithm={algorithm}", "--set", "omni:evaluate=false",
          "--set", "training:PromptsPerStep=4", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=8",
          "--set", "training:CheckpointEvery=1", "--set", "training:KeepCheckpoints=10", "--set", "training:SampleGridEvery=0", .. extra];
@@ -61,6 +64,7 @@ public sealed class DistributedObjectiveTests : IDisposable
     {
         var single = Omni(Train("dpo-single", 3, "dpo"));
         Assert.True(single.Code == 0, single.Output + single.Error);
+        DistributedTrainingTests.AssertTrainedIn(Path.Combine(_work, "dpo-single", "metrics.jsonl"));
         var ddp = Omni(Train("dpo-ddp", 3, "dpo", "--nproc", "2", "--sharding", "ddp"));
         Assert.True(ddp.Code == 0, ddp.Output + ddp.Error);
 
@@ -83,6 +87,7 @@ public sealed class DistributedObjectiveTests : IDisposable
         string[] distill = ["--set", $"distillation:teacher_models:teacher_model:model_path={teacherFolder}"];
         var single = Omni(Train("distill-single", 2, "distill_kl", distill));
         Assert.True(single.Code == 0, single.Output + single.Error);
+        DistributedTrainingTests.AssertTrainedIn(Path.Combine(_work, "distill-single", "metrics.jsonl"));
         var fsdp = Omni(Train("distill-fsdp", 2, "distill_kl", [.. distill, "--nproc", "2", "--sharding", "fsdp"]));
         Assert.True(fsdp.Code == 0, fsdp.Output + fsdp.Error);
         Assert.Contains($"teacher {teacherFolder}", fsdp.Output);
@@ -97,6 +102,7 @@ public sealed class DistributedObjectiveTests : IDisposable
         string[] nft = ["--set", "training:OldPolicyDecay=0.5"];
         var single = Omni(Train("nft-single", 3, "diffusion_nft", nft));
         Assert.True(single.Code == 0, single.Output + single.Error);
+        DistributedTrainingTests.AssertTrainedIn(Path.Combine(_work, "nft-single", "metrics.jsonl"));
         var fsdp = Omni(Train("nft-fsdp", 3, "diffusion_nft", [.. nft, "--nproc", "2", "--sharding", "fsdp"]));
         Assert.True(fsdp.Code == 0, fsdp.Output + fsdp.Error);
         Assert.Contains("FSDP over 2 ranks", fsdp.Output);

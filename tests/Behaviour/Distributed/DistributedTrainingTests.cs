@@ -33,9 +33,13 @@ public sealed class DistributedTrainingTests : IDisposable
 
     public void Dispose() => Directory.Delete(_work, true);
 
-    /// <summary>4 prompts × 2 images per step (two whole groups per rank), one micro-batch per rank, a checkpoint every step (all kept).</summary>
+    /// <summary>
+    /// 4 prompts × 2 images per step (two whole groups per rank), one micro-batch per rank, a checkpoint every step (all kept).
+    /// JPEG compressibility is the training reward: the tiny model's pictures all score 0 with the shapes reward, whose zero
+    /// advantages would leave the weights where they started and make every comparison below trivially true.
+    /// </summary>
     private string[] Train(string run, int steps, params string[] extra) =>
-        ["train", "--model", _model, "--run", Path.Combine(_work, run), "--steps", steps.ToString(),
+        ["train", "--model", _model, "--run", Path.Combine(_work, run), "--steps", steps.ToString(), "--reward", "jpeg_compressibility",
          "--set", "training:PromptsPerStep=4", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=8",
          "--set", "training:CheckpointEvery=1", "--set", "training:KeepCheckpoints=10", "--set", "training:SampleGridEvery=0", .. extra];
 
@@ -49,6 +53,27 @@ public sealed class DistributedTrainingTests : IDisposable
     private Dictionary<string, Tensor> FinalWeights(string run)
     {
         using var file = SafetensorsFile.Open(Path.Combine(_work, run, "final-model", "transformer", "diffusion_pytorch_model.safetensors"));
+        return file.Entries.Keys.ToDictionary(k => k, k => file.Read(k));
+    }
+
+    /// <summary>
+    /// The one-process run the others are compared with had real updates: a gradient norm well above rounding at every step
+    /// (else equal weights would prove nothing about how the ranks combine their gradients).
+    /// </summary>
+    internal static void AssertTrainedIn(string metricsFile)
+    {
+        foreach (var line in File.ReadAllLines(metricsFile))
+        {
+            var norm = System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("actor/grad_norm").GetDouble();
+            Assert.True(norm > 1e-6, $"{metricsFile}: a step's gradient norm is {norm}; the comparison would be vacuous");
+        }
+    }
+
+    private void AssertTrained(string run) => AssertTrainedIn(Path.Combine(_work, run, "metrics.jsonl"));
+
+    private Dictionary<string, Tensor> LoraWeights(string run)
+    {
+        using var file = SafetensorsFile.Open(Path.Combine(_work, run, "final-lora", global::Omni.Models.Lora.LoraFiles.DiffusersWeights));
         return file.Entries.Keys.ToDictionary(k => k, k => file.Read(k));
     }
 
@@ -79,6 +104,7 @@ public sealed class DistributedTrainingTests : IDisposable
         using var fsdpJob = MpiJob.Omni(2, _work, null, Train("fsdp", 3, "--sharding", "fsdp"));
         Assert.True(fsdpJob.Wait(Limit) == 0, fsdpJob.Transcript);
 
+        AssertTrained("single");
         var expected = FinalWeights("single");
         AssertSameToRounding(expected, FinalWeights("ddp"), "DDP");
         AssertSameToRounding(expected, FinalWeights("fsdp"), "FSDP");
@@ -99,12 +125,16 @@ public sealed class DistributedTrainingTests : IDisposable
     {
         var single = Omni(Train("lora-single", 2, "--set", "omni:lora_rank=4"));
         Assert.True(single.Code == 0, single.Error);
+        AssertTrained("lora-single");
         var fsdp = Omni(Train("lora-fsdp", 2, "--set", "omni:lora_rank=4", "--nproc", "2", "--sharding", "fsdp"));
         Assert.True(fsdp.Code == 0, fsdp.Output + fsdp.Error);
-        Assert.Contains("LoRA rank 4); FSDP over 2 ranks", fsdp.Output);
-        var expected = FinalWeights("lora-single");
-        Assert.Contains(expected.Keys, k => k.Contains("lora_B"));
-        AssertSameToRounding(expected, FinalWeights("lora-fsdp"), "LoRA FSDP");
+        Assert.Contains("LoRA rank 4, alpha 64); FSDP over 2 ranks", fsdp.Output);
+        // The adapters (final-lora, gathered and written by rank 0) and the final model they were merged into.
+        var adapters = LoraWeights("lora-single");
+        Assert.Contains(adapters.Keys, k => k.Contains("lora_B"));
+        Assert.True(adapters.Any(p => p.Key.Contains("lora_B") && p.Value.abs().max().item<float>() > 0), "the LoRA adapters did not train\n" + single.Output);
+        AssertSameToRounding(adapters, LoraWeights("lora-fsdp"), "LoRA FSDP adapters");
+        AssertSameToRounding(FinalWeights("lora-single"), FinalWeights("lora-fsdp"), "LoRA FSDP merged model");
     }
 
     [Fact]
