@@ -52,4 +52,36 @@ public sealed class RankEnvironmentTests
         Assert.Contains("'two'", Error(("RANK", "0"), ("WORLD_SIZE", "two")));
         Assert.Contains("LOCAL_RANK=3 is not below LOCAL_WORLD_SIZE=2", Error(("RANK", "0"), ("WORLD_SIZE", "4"), ("LOCAL_RANK", "3"), ("LOCAL_WORLD_SIZE", "2")));
     }
+
+    [Fact]
+    public void A_rank_gpu_is_set_where_native_code_reads_it()
+    {
+        // CUDA reads CUDA_VISIBLE_DEVICES with getenv(3); .NET's own environment copy is not enough.
+        var saved = Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES");
+        try
+        {
+            Environment.SetEnvironmentVariable("CUDA_VISIBLE_DEVICES", null);
+            RankPlacement.AssignGpu(new RankEnvironment(3, 4, 1, 2, "test"));
+            Assert.Equal("1", Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES"));
+            Assert.Equal("1", System.Runtime.InteropServices.Marshal.PtrToStringAnsi(getenv("CUDA_VISIBLE_DEVICES")));
+            Environment.SetEnvironmentVariable("CUDA_VISIBLE_DEVICES", "4,5,6");
+            RankPlacement.AssignGpu(new RankEnvironment(3, 4, 1, 2, "test"));
+            Assert.Equal("5", System.Runtime.InteropServices.Marshal.PtrToStringAnsi(getenv("CUDA_VISIBLE_DEVICES")));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("CUDA_VISIBLE_DEVICES", saved);
+            if (saved is null) unsetenv("CUDA_VISIBLE_DEVICES");
+            else setenv("CUDA_VISIBLE_DEVICES", saved, 1);
+        }
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern IntPtr getenv(string name);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int setenv(string name, string value, int overwrite);
+
+    [System.Runtime.InteropServices.DllImport("libc")]
+    private static extern int unsetenv(string name);
 }
