@@ -4,6 +4,7 @@ using Omni.Effects.Prompts;
 using Omni.Facade.Configuration;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
+using Omni.Algebra.Devices;
 using Omni.Training.Options;
 
 namespace Omni.Cli.Commands;
@@ -12,7 +13,8 @@ namespace Omni.Cli.Commands;
 public static class GenericTraining
 {
     /// <summary>Builds and runs the training; returns the exit code.</summary>
-    public static async Task<int> Run(IConfiguration configuration, string runDirectory, IReadOnlyList<string> rewards, bool fresh, CancellationToken stop)
+    public static async Task<int> Run(IConfiguration configuration, string runDirectory, IReadOnlyList<string> rewards, bool fresh,
+                                      Omni.Effects.Devices.BackendInfo backend, CancellationToken stop)
     {
         var promptsPath = configuration["omni:prompts"]
             ?? throw new ArgumentException("Training a diffusers folder needs precomputed prompt embeddings: --prompts prompts.safetensors (see README, 'Training a real model').");
@@ -20,7 +22,7 @@ public static class GenericTraining
         if (rewards.Count == 0) throw new ArgumentException("Name at least one reward: --reward jpeg_compressibility, or --reward https://scorer/score.");
         var model = ModelConfigBinding.Bind(configuration).Match(c => c, e => throw new Omni.Algebra.Errors.OmniException([.. e]));
         var options = CliConfiguration.Training(configuration, new TrainingOptions());
-        var builder = OmniTraining.From(OmniPipelineBuilder.For(model))
+        var builder = OmniTraining.From(OmniPipelineBuilder.For(model).OnDevice(CliDevice.Settings(configuration)))
             .WithPrompts(PromptEmbeddings.Load(promptsPath))
             .WithOptions(options)
             .WriteTo(runDirectory);
@@ -32,6 +34,7 @@ public static class GenericTraining
         }
         if (fresh) builder = builder.StartFresh();
         using var run = builder.Build();
+        Console.WriteLine($"training on {backend.DeviceName} in {options.Precision.Name()}");
         var summary = await run.RunAsync(stop);
         run.Export(Path.Combine(runDirectory, "final"));
         return summary.Cancelled ? ExitCodes.Interrupted : ExitCodes.Ok;

@@ -5,6 +5,7 @@ using Omni.Algebra.Rewards;
 using Omni.Algebra.Sde;
 using Omni.Algebra.Training;
 using Omni.Algebra.Config;
+using Omni.Algebra.Devices;
 using Omni.Cli.Cli;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
@@ -58,10 +59,11 @@ public static class ShapesJob
     }
 
     /// <summary>Runs <c>omni train</c> on a shapes pipeline folder.</summary>
-    public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh, CancellationToken stop)
+    public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh,
+                                        Omni.Effects.Devices.BackendInfo backend, CancellationToken stop)
     {
         var options = CliConfiguration.Training(configuration, Defaults);
-        using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
+        using var shapes = ShapesPipelineFolder.Load(folder).OrThrow().To(backend.Device);
         shapes.Eval();
         Directory.CreateDirectory(runDirectory);
         Console.WriteLine($"omni train: FlowGRPO on {folder} ({ShapesWorld.Training.Length} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}");
@@ -71,7 +73,7 @@ public static class ShapesJob
         SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
 
         // A frozen copy for the KL term of full fine-tuning, loaded only when KL is on (LoRA's reference is the base with adapters off).
-        using var reference = options.UseKl ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
+        using var reference = options.UseKl ? ShapesPipelineFolder.Load(folder).OrThrow().To(backend.Device) : null;
         reference?.Eval();
         var sampling = ShapesSampling.Default;
         // The reference's keys (actor_rollout_ref:model:algo:noise_level / sde_type / pipeline:*) override the shapes defaults.
@@ -82,7 +84,8 @@ public static class ShapesJob
         var model = shapes.ModelConfig(folder, steps: section.GetValue("pipeline:num_inference_steps", sampling.Steps),
                                        guidanceScale: section.GetValue("pipeline:guidance_scale", sampling.GuidanceScale),
                                        sde: new SdeSettings { NoiseLevel = section.GetValue("algo:noise_level", RolloutNoiseLevel), SdeType = sdeType });
-        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries));
+        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries))
+            .OnDevice(CliDevice.Settings(configuration));
         // omni:prompt_limit trains on the first N training prompts only (an overfitting check: the reward must climb).
         var limit = configuration.GetValue("omni:prompt_limit", ShapesWorld.Training.Length);
         var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
@@ -103,7 +106,7 @@ public static class ShapesJob
         if (fresh) builder = builder.StartFresh();
         using var run = builder.Build();
         var trainable = run.Policy.Trainable;
-        Console.WriteLine($"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({(loraRank > 0 ? $"LoRA rank {loraRank}" : "full fine-tuning")})");
+        Console.WriteLine($"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({(loraRank > 0 ? $"LoRA rank {loraRank}" : "full fine-tuning")}) on {backend.DeviceName} in {options.Precision.Name()}");
         var summary = await run.RunAsync(stop);
         if (summary.Cancelled)
         {

@@ -18,23 +18,28 @@ public static class TrainCommand
         var prompts = new Option<string?>("--prompts") { Description = "Prompt embeddings (safetensors: prompt_embeds, masks, negatives, extras such as pooled_prompt_embeds) — for diffusers folders." };
         var reward = new Option<string[]>("--reward") { Description = "Reward: jpeg_compressibility, jpeg_incompressibility, shapes or an http(s) scorer URL, optionally *weight (repeatable)." };
         var fresh = new Option<bool>("--fresh") { Description = "Ignore the run folder's checkpoint and start over." };
+        var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var command = new Command("train", "RL fine-tuning with FlowGRPO-family objectives. With no arguments: FlowGRPO on the bundled shapes model (≈10 min on 2 cores).")
         {
-            model, config, set, seed, run, steps, prompts, reward, fresh,
+            model, config, set, seed, run, steps, prompts, reward, fresh, device, precision,
         };
         command.SetAction((result, _) => CliFailure.Guard(async () =>
         {
             var folder = ModelLocator.Resolve(result.GetValue(model));
             var configuration = CliConfiguration.Build(result.GetValue(config),
                 CommonOptions.Pairs(("actor_rollout_ref:model:path", folder), ("training:Steps", result.GetValue(steps)),
-                                    ("training:Seed", result.GetValue(seed)), ("omni:prompts", result.GetValue(prompts)))
+                                    ("training:Seed", result.GetValue(seed)), ("omni:prompts", result.GetValue(prompts)),
+                                    (CliDevice.DeviceKey, result.GetValue(device)), ("training:Precision", result.GetValue(precision)))
                     .Concat(CliConfiguration.ParseSettings(result.GetValue(set) ?? [])));
+            // Before any torch call: CUDA can only come up in a process that has not loaded libtorch yet.
+            var backend = CliDevice.Select(configuration);
             var runDirectory = result.GetValue(run)
                 ?? Path.Combine("runs", ModelLocator.IsShapes(folder) ? "shapes" : new DirectoryInfo(folder).Name);
             using var interrupt = new Interrupt();
             return ModelLocator.IsShapes(folder)
-                ? await ShapesJob.Train(configuration, folder, runDirectory, result.GetValue(reward) ?? [], result.GetValue(fresh), interrupt.Token)
-                : await GenericTraining.Run(configuration, runDirectory, result.GetValue(reward) ?? [], result.GetValue(fresh), interrupt.Token);
+                ? await ShapesJob.Train(configuration, folder, runDirectory, result.GetValue(reward) ?? [], result.GetValue(fresh), backend, interrupt.Token)
+                : await GenericTraining.Run(configuration, runDirectory, result.GetValue(reward) ?? [], result.GetValue(fresh), backend, interrupt.Token);
         }));
         return command;
     }

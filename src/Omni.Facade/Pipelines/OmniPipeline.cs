@@ -5,6 +5,7 @@ using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rollouts;
 using Omni.Algebra.Schedules;
+using Omni.Effects.Devices;
 using Omni.Effects.Random;
 using static TorchSharp.torch;
 
@@ -17,8 +18,11 @@ namespace Omni.Facade.Pipelines;
 public sealed class OmniPipeline
 {
     internal OmniPipeline(DiffusionModelConfig config, AdapterRegistries registries, TrainingAdapter training,
-                          Option<RolloutAdapter> rollout, SchedulerState schedule)
-        => (Config, Registries, Training, RolloutAdapter, Schedule) = (config, registries, training, rollout, schedule);
+                          Option<RolloutAdapter> rollout, SchedulerState schedule, Device device)
+        => (Config, Registries, Training, RolloutAdapter, Schedule, Device) = (config, registries, training, rollout, schedule, device);
+
+    /// <summary>The device models are loaded to and rollouts run on (prompt embeddings are moved there).</summary>
+    public Device Device { get; }
 
     /// <summary>The validated configuration.</summary>
     public DiffusionModelConfig Config { get; }
@@ -60,7 +64,11 @@ public sealed class OmniPipeline
             $"No rollout pipeline registered for {Config.Key}. Register one with OmniPipelineBuilder.WithAdapter(…, rollout).")]));
         var generators = seeds.Select(Generators.Seeded).ToArray();
         var noise = NoiseSource.From(generators);
-        var request = new RolloutRequest(promptEmbeds, noise, noise, null, promptEmbedsMask, negativePromptEmbeds, negativePromptEmbedsMask, extras)
+        // Inputs follow the pipeline's device; the noise is drawn on the CPU and moved by the rollout.
+        Tensor? Here(Tensor? t) => t?.On(Device);
+        extras = extras?.ToImmutableDictionary(p => p.Key, p => p.Value is Tensor t ? (object?)t.On(Device) : p.Value);
+        var request = new RolloutRequest(Here(promptEmbeds)!, noise, noise, null, Here(promptEmbedsMask), Here(negativePromptEmbeds),
+                                         Here(negativePromptEmbedsMask), extras)
         {
             ChooseWindow = (settings, steps) => SdeWindow.Choose(settings, steps, (low, high) =>
             {
@@ -81,12 +89,17 @@ public sealed class OmniPipeline
 
     /// <summary>
     /// The model to train: the adapter's <see cref="TrainingAdapter.BuildModule"/> if it builds one, otherwise the
-    /// folder's <c>transformer/</c> loaded strictly under diffusers' parameter names (cast to <paramref name="dtype"/>).
+    /// folder's <c>transformer/</c> loaded strictly under diffusers' parameter names (cast to <paramref name="dtype"/>),
+    /// on <see cref="Device"/>.
     /// </summary>
-    public IDenoiser LoadDenoiser(ScalarType? dtype = null) =>
-        Training.BuildModule(Config).Match(
+    public IDenoiser LoadDenoiser(ScalarType? dtype = null)
+    {
+        var denoiser = Training.BuildModule(Config).Match(
             Some: module => module,
             None: () => Omni.Models.Loading.TransformerLoader.Load(Config.Path, dtype: dtype).OrThrow());
+        if (denoiser is TorchSharp.torch.nn.Module module) module.MoveTo(Device);
+        return denoiser;
+    }
 
     /// <summary>
     /// Recomputes the current model's log-probability of trained step <paramref name="step"/> of a stored

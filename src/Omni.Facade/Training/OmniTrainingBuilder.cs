@@ -4,6 +4,7 @@ using System.Text.Json.Serialization;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
+using Omni.Effects.Devices;
 using Omni.Effects.Prompts;
 using Omni.Effects.Random;
 using Omni.Facade.Pipelines;
@@ -94,6 +95,20 @@ public sealed record OmniTrainingBuilder
     /// <summary>Trains every parameter of the transformer.</summary>
     public OmniTrainingBuilder FullFineTuning() => this with { Lora = null };
 
+    /// <summary>Trains on <paramref name="device"/> (<c>auto</c>, <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>): the policy, the KL
+    /// reference, the decoder and the prompt embeddings are moved there at <see cref="Build"/>. See
+    /// <see cref="OmniPipelineBuilder.OnDevice(string)"/> for when the backend comes up.</summary>
+    public OmniTrainingBuilder OnDevice(string device) => WithPipeline(p => p.OnDevice(device));
+
+    /// <summary>Trains on the requested device.</summary>
+    public OmniTrainingBuilder OnDevice(Omni.Algebra.Devices.DeviceRequest device) => WithPipeline(p => p.OnDevice(device));
+
+    /// <summary>Trains with these device settings (device, CUDA libtorch folder, TF32).</summary>
+    public OmniTrainingBuilder OnDevice(Omni.Algebra.Devices.DeviceSettings settings) => WithPipeline(p => p.OnDevice(settings));
+
+    /// <summary>Sets the training arithmetic: float32, or bf16-mixed (float32 master weights, bfloat16 transformer compute).</summary>
+    public OmniTrainingBuilder WithPrecision(Omni.Algebra.Devices.TrainingPrecision precision) => WithOptions(o => o with { Precision = precision });
+
     /// <summary>Adds β·KL to the reference policy.</summary>
     public OmniTrainingBuilder WithKl(double coefficient) => WithOptions(o => o with { UseKl = true, KlCoefficient = coefficient });
 
@@ -134,19 +149,21 @@ public sealed record OmniTrainingBuilder
         if (problems.Count > 0) throw new OmniException([.. problems]);
         var pipeline = built.IfFail(_ => throw new InvalidOperationException("unreachable"));
 
-        var module = Module ?? (nn.Module)pipeline.LoadDenoiser(ScalarType.Float32);
+        // Everything the run touches lives on the pipeline's device; noise is still drawn on the CPU and moved.
+        var device = pipeline.Device;
+        var module = (Module ?? (nn.Module)pipeline.LoadDenoiser(ScalarType.Float32)).MoveTo(device);
         if (Lora is { } lora)
         {
             LoraAdapters.Attach(module, lora, Generators.Seeded(LoraSeed));
             LoraAdapters.TrainOnlyAdapters(module);
         }
-        var decode = Decoder ?? FolderDecoder.For(pipeline.Config.Path);
+        var decode = Decoder ?? FolderDecoder.For(pipeline.Config.Path, device);
         var combined = Omni.Rewards.MultiReward.Combine([.. Rewards]);
         Func<RewardBatch, CancellationToken, Task<RewardEvaluation>> reward = combined.Evaluate;
         var policy = new Policy
         {
             Module = module, Config = pipeline.Config, Registries = pipeline.Registries, Schedule = pipeline.Schedule, TrainsLora = Lora is not null,
-            Reference = Lora is null && Options.UseKl ? Reference ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null,
+            Reference = Lora is null && Options.UseKl ? OnDevice(Reference, device) ?? (Module is null ? pipeline.LoadDenoiser(ScalarType.Float32) : null) : null,
         };
         Directory.CreateDirectory(RunDirectory);
         File.WriteAllText(Path.Combine(RunDirectory, "config.json"), JsonSerializer.Serialize(new
@@ -165,10 +182,16 @@ public sealed record OmniTrainingBuilder
         var observers = DefaultObservers ? StandardObservers.For(RunDirectory, Options).AddRange(Observers) : Observers;
         var setup = new TrainingSetup
         {
-            Policy = policy, Prompts = Prompts!, Reward = reward, Decode = decode, Options = Options,
+            Policy = policy, Prompts = Prompts!.To(device), Reward = reward, Decode = decode, Options = Options,
             RunDirectory = RunDirectory, Observers = observers, Resume = Resume,
         };
         return new OmniTrainingRun(FlowGrpoTrainer.Create(setup), policy, pipeline, Lora);
+    }
+
+    private static Omni.Algebra.Adapters.IDenoiser? OnDevice(Omni.Algebra.Adapters.IDenoiser? denoiser, Device device)
+    {
+        if (denoiser is nn.Module module) module.MoveTo(device);
+        return denoiser;
     }
 }
 
