@@ -141,10 +141,11 @@ public sealed class ModelGoldenTests
         Assert.True(report.Missing.Count == 0 && report.ShapeMismatches.Count == 0
                     && report.Unexpected.All(k => unused.Any(prefix => k.StartsWith(prefix, StringComparison.Ordinal))), report.ToString());
         if (dtype is { } type) Omni.Models.Common.Precision.Cast(module, type);
+        module.OnTestDevice();
         using var io = SafetensorsFile.Open(Path.Combine(folder, "io.safetensors"));
         var inputs = ModelInputs.Empty;
         foreach (var key in io.Entries.Keys.Where(k => k.StartsWith("input/", StringComparison.Ordinal)))
-            inputs = inputs.With(key["input/".Length..], io.Read(key));
+            inputs = inputs.With(key["input/".Length..], io.Read(key).OnTestDevice());
         foreach (var input in entry.GetProperty("non_tensor_inputs").EnumerateObject())
             inputs = inputs.With(input.Name, input.Name == "img_shapes" ? ImageShapes(input.Value) : throw new NotSupportedException($"{name}: non-tensor input {input.Name}"));
         return (module, inputs);
@@ -159,7 +160,7 @@ public sealed class ModelGoldenTests
         module.eval();
         using var io = SafetensorsFile.Open(Path.Combine(folder, "io.safetensors"));
         var expected = io.Entries.Keys.Where(k => k.StartsWith("output/", StringComparison.Ordinal))
-            .ToDictionary(k => k["output/".Length..], k => io.Read(k));
+            .ToDictionary(k => k["output/".Length..], k => io.Read(k).OnTestDevice());
         using var noGrad = no_grad();
         return (run(module, inputs), expected);
     }

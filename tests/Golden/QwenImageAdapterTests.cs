@@ -52,9 +52,9 @@ public sealed class QwenImageAdapterTests
         var pipeline = builder.Build();
         var model = Assert.IsType<QwenImageTransformer2DModel>(pipeline.LoadDenoiser());
         var noise = NoiseSource.Seeded(23);
-        var prompt = noise.Draw([2, 6, 16]);
-        var mask = tensor(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0 }).reshape(2, 6);
-        var negative = trueCfg > 1 ? noise.Draw([2, 6, 16]) : null;
+        var prompt = noise.Draw([2, 6, 16], device: TestDevice.Device);
+        var mask = tensor(new long[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0 }, device: TestDevice.Device).reshape(2, 6);
+        var negative = trueCfg > 1 ? noise.Draw([2, 6, 16], device: TestDevice.Device) : null;
 
         using var trajectory = pipeline.Rollout(model, prompt, [3, 4], promptEmbedsMask: mask, negativePromptEmbeds: negative);
         Assert.Equal(new long[] { 2, 16, 16 }, trajectory.Latents.select(1, 0).shape);

@@ -43,11 +43,11 @@ public sealed class Sd3AdapterTests
         var pipeline = Pipeline(guidance);
         var model = (Sd3Transformer2DModel)pipeline.LoadDenoiser();
         var noise = NoiseSource.Seeded(17);
-        var prompt = noise.Draw([2, 7, 32]);
-        var pooled = noise.Draw([2, 64]);
-        var negative = guidance is null ? null : noise.Draw([2, 7, 32]);
+        var prompt = noise.Draw([2, 7, 32], device: TestDevice.Device);
+        var pooled = noise.Draw([2, 64], device: TestDevice.Device);
+        var negative = guidance is null ? null : noise.Draw([2, 7, 32], device: TestDevice.Device);
         var extras = ImmutableDictionary<string, object?>.Empty.Add(Sd3FlowGrpo.Pooled, pooled)
-            .Add(Sd3FlowGrpo.NegativePooled, guidance is null ? null : noise.Draw([2, 64]));
+            .Add(Sd3FlowGrpo.NegativePooled, guidance is null ? null : noise.Draw([2, 64], device: TestDevice.Device));
 
         using var trajectory = pipeline.Rollout(model, prompt, [1, 2], negativePromptEmbeds: negative, extras: extras);
         Assert.Equal(new long[] { 2, 6, 4, 16, 16 }, trajectory.Latents.shape);
@@ -78,8 +78,8 @@ public sealed class Sd3AdapterTests
         using var scope = NewDisposeScope();
         var path = Path.Combine(Directory.CreateTempSubdirectory("omni-sd3-prompts-").FullName, "prompts.safetensors");
         var noise = NoiseSource.Seeded(5);
-        new Omni.Effects.Prompts.PromptEmbeddings(noise.Draw([2, 7, 32]), null, null, null,
-            ImmutableDictionary<string, Tensor>.Empty.Add(Sd3FlowGrpo.Pooled, noise.Draw([2, 64])), ["a cat", "a dog"]).Save(path);
+        new Omni.Effects.Prompts.PromptEmbeddings(noise.Draw([2, 7, 32], device: TestDevice.Device), null, null, null,
+            ImmutableDictionary<string, Tensor>.Empty.Add(Sd3FlowGrpo.Pooled, noise.Draw([2, 64], device: TestDevice.Device)), ["a cat", "a dog"]).Save(path);
         var prompts = Omni.Effects.Prompts.PromptEmbeddings.Load(path).Select([0, 0, 1, 1]);
         var pipeline = Pipeline();
         using var trajectory = pipeline.Rollout(pipeline.LoadDenoiser(), prompts, [1, 2, 3, 4]);
@@ -92,10 +92,10 @@ public sealed class Sd3AdapterTests
     {
         using var scope = NewDisposeScope();
         var pipeline = Pipeline();
-        var vae = Omni.Models.Loading.VaeLoader.LoadAutoencoderKL(Folder).OrThrow();
+        var vae = Omni.Models.Loading.VaeLoader.LoadAutoencoderKL(Folder).OrThrow().OnTestDevice();
         var noise = NoiseSource.Seeded(8);
-        var extras = ImmutableDictionary<string, object?>.Empty.Add(Sd3FlowGrpo.Pooled, noise.Draw([1, 64]));
-        using var trajectory = pipeline.Rollout(pipeline.LoadDenoiser(), noise.Draw([1, 7, 32]), [9], extras: extras);
+        var extras = ImmutableDictionary<string, object?>.Empty.Add(Sd3FlowGrpo.Pooled, noise.Draw([1, 64], device: TestDevice.Device));
+        using var trajectory = pipeline.Rollout(pipeline.LoadDenoiser(), noise.Draw([1, 7, 32], device: TestDevice.Device), [9], extras: extras);
         using var noGrad = no_grad();
         var images = vae.DecodeLatents(trajectory.FinalLatents);
         Assert.Equal(new long[] { 1, 3, 32, 32 }, images.shape);

@@ -46,9 +46,9 @@ public sealed class SdeStepGoldenTests
         {
             "given" => (StepAt.At(c.GetProperty("step_index").GetInt32()), NextSample.Known(Suite.Tensor(c, "inputs", "prev_sample"))),
             "seeded" => (StepAt.At(c.GetProperty("step_index").GetInt32()),
-                         NextSample.WithNoise(NoiseSource.Seeded(c.GetProperty("noise_seed").GetInt64()).Draw(shape))),
+                         NextSample.WithNoise(NoiseSource.Seeded(c.GetProperty("noise_seed").GetInt64()).Draw(shape, device: TestDevice.Device))),
             "seeded_list" => (StepAt.At(c.GetProperty("step_index").GetInt32()),
-                              NextSample.WithNoise(NoiseSource.PerSample(ManifestReading.Longs(c, "noise_seeds")).Draw(shape))),
+                              NextSample.WithNoise(NoiseSource.PerSample(ManifestReading.Longs(c, "noise_seeds")).Draw(shape, device: TestDevice.Device))),
             "per_sample_t" => (StepAt.Timesteps(Suite.Tensor(c, "inputs", "timestep")), NextSample.Known(Suite.Tensor(c, "inputs", "prev_sample"))),
             _ => throw new NotSupportedException($"{id}: unknown mode {mode}"),
         };
@@ -81,13 +81,13 @@ public sealed class SdeStepGoldenTests
         var scheduler = new FlowMatchSdeScheduler(ManifestReading.Config(c));
         scheduler.SetTimesteps(ManifestReading.Request(c));
         var inputs = NoiseSource.Seeded(c.GetProperty("model_output_seed").GetInt64());
-        var latents = inputs.Draw(shape);
+        var latents = inputs.Draw(shape, device: TestDevice.Device);
         var all = new List<Tensor> { latents };
         var logProbs = new List<Tensor>();
         var stepSeedBase = c.GetProperty("base").GetInt64();
         foreach (var t in scheduler.State.Timesteps)
         {
-            var modelOutput = inputs.Draw(shape);
+            var modelOutput = inputs.Draw(shape, device: TestDevice.Device);
             var result = scheduler.Step(modelOutput, t, latents, Generators.Seeded((long)t + stepSeedBase));
             latents = result.PrevSample;
             all.Add(latents);

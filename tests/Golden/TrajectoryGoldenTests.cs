@@ -29,24 +29,24 @@ public sealed class TrajectoryGoldenTests
         var type = SdeTypes.Parse(c.GetProperty("sde_type").GetString()!).OrThrow();
         var eta = c.GetProperty("noise_level").GetDouble();
         var shape = ManifestReading.Longs(c, "shape");
-        var a = linspace(-0.5, 0.5, shape[^1], ScalarType.Float32);
+        var a = linspace(-0.5, 0.5, shape[^1], ScalarType.Float32, TestDevice.Device);
 
-        var x = NoiseSource.PerSample(ManifestReading.Longs(c, "initial_noise_seeds")).Draw(shape);
+        var x = NoiseSource.PerSample(ManifestReading.Longs(c, "initial_noise_seeds")).Draw(shape, device: TestDevice.Device);
         var stepNoise = NoiseSource.PerSample(ManifestReading.Longs(c, "step_noise_seeds"));
         var latents = new List<Tensor> { x };
         var logProbs = new List<Tensor>();
         var means = new List<Tensor>();
         for (var k = 0; k < state.NumInferenceSteps; k++)
         {
-            var v = Velocity(x, tensor(state.Sigmas[k]), a);
-            var r = SdeStep.Sample(state, type, StepAt.At(k), x, v, eta, NextSample.WithNoise(stepNoise.Draw(shape))).OrThrow();
+            var v = Velocity(x, tensor(state.Sigmas[k], device: TestDevice.Device), a);
+            var r = SdeStep.Sample(state, type, StepAt.At(k), x, v, eta, NextSample.WithNoise(stepNoise.Draw(shape, device: TestDevice.Device))).OrThrow();
             x = r.PrevSample;
             latents.Add(x);
             logProbs.Add(r.LogProb);
             means.Add(r.PrevSampleMean);
         }
         var allLatents = stack(latents, 1);
-        var allTimesteps = state.TimestepsTensor().unsqueeze(0).expand(shape[0], -1);
+        var allTimesteps = state.TimestepsTensor(TestDevice.Device).unsqueeze(0).expand(shape[0], -1);
         TensorAssert.Close(allLatents, Suite.Tensor(c, "outputs", "all_latents"), TensorAssert.Elementwise, id + " all_latents");
         TensorAssert.Close(stack(means, 1), Suite.Tensor(c, "outputs", "all_means"), TensorAssert.Elementwise, id + " all_means");
         TensorAssert.Close(stack(logProbs, 1), Suite.Tensor(c, "outputs", "all_log_probs"), TensorAssert.Reduced, id + " all_log_probs");
@@ -60,7 +60,7 @@ public sealed class TrajectoryGoldenTests
         {
             var xk = storedLatents[.., k].contiguous();
             var t = storedTimesteps[.., k].contiguous();
-            var sigma = tensor(t.data<float>().ToArray().Select(tv => state.Sigmas[TimestepIndex.Of(state, tv).OrThrow()]).ToArray())
+            var sigma = tensor(t.cpu().data<float>().ToArray().Select(tv => state.Sigmas[TimestepIndex.Of(state, tv).OrThrow()]).ToArray(), device: TestDevice.Device)
                 .reshape(shape[0], 1, 1);
             var v = Velocity(xk, sigma, a);
             var r = SdeStep.Sample(state, type, StepAt.Timesteps(t), xk, v, eta, NextSample.Known(storedLatents[.., k + 1].contiguous())).OrThrow();

@@ -50,10 +50,10 @@ public sealed class WanAdapterTests : IDisposable
         Assert.Equal("Wan22DanceGRPO", pipeline.Training.Name);
         var model = Assert.IsType<WanTransformer3DModel>(pipeline.LoadDenoiser());
         var noise = NoiseSource.Seeded(31);
-        var prompt = noise.Draw([2, 12, 16]);
-        var mask = ones(2, 12, ScalarType.Int64);
-        mask[1, 6..] = zeros(6, ScalarType.Int64);
-        var negative = trueCfg > 1 ? noise.Draw([2, 12, 16]) : null;
+        var prompt = noise.Draw([2, 12, 16], device: TestDevice.Device);
+        var mask = ones(2, 12, ScalarType.Int64, TestDevice.Device);
+        mask[1, 6..] = zeros(6, ScalarType.Int64, TestDevice.Device);
+        var negative = trueCfg > 1 ? noise.Draw([2, 12, 16], device: TestDevice.Device) : null;
 
         using var trajectory = pipeline.Rollout(model, prompt, [5, 6], promptEmbedsMask: mask, negativePromptEmbeds: negative);
         Assert.Equal(new long[] { 2, 4, 2, 8, 8 }, trajectory.Latents.select(1, 0).shape);

@@ -14,14 +14,14 @@ public sealed class RolloutPropertyTests
         var state = s.Schedule.State;
         var batch = s.Shape[0];
         var seeds = Enumerable.Range(0, (int)batch).Select(b => s.Seed % 1_000_000 + b).ToArray();
-        var x = NoiseSource.PerSample(seeds).Draw(s.Shape);
+        var x = NoiseSource.PerSample(seeds).Draw(s.Shape, device: TestDevice.Device);
         var stepNoise = NoiseSource.PerSample(seeds.Select(seed => seed + 1_000_000));
         var latents = new List<Tensor> { x };
         var logProbs = new List<Tensor>();
         for (var k = 0; k < state.NumInferenceSteps; k++)
         {
             var v = -0.3 * x + 0.1 * x.tanh();
-            var r = SdeStep.Sample(state, s.Type, StepAt.At(k), x, v, s.NoiseLevel, NextSample.WithNoise(stepNoise.Draw(s.Shape))).OrThrow();
+            var r = SdeStep.Sample(state, s.Type, StepAt.At(k), x, v, s.NoiseLevel, NextSample.WithNoise(stepNoise.Draw(s.Shape, device: TestDevice.Device))).OrThrow();
             x = r.PrevSample;
             latents.Add(x);
             logProbs.Add(r.LogProb);
@@ -36,7 +36,7 @@ public sealed class RolloutPropertyTests
             using var scope = NewDisposeScope();
             var (first, firstLogProbs) = Rollout(s);
             var (second, secondLogProbs) = Rollout(s);
-            Assert.True(first.bytes.SequenceEqual(second.bytes), "latents differ between two runs with the same seeds");
-            Assert.True(firstLogProbs.bytes.SequenceEqual(secondLogProbs.bytes), "log-probs differ between two runs with the same seeds");
+            Assert.True(first.cpu().bytes.SequenceEqual(second.cpu().bytes), "latents differ between two runs with the same seeds");
+            Assert.True(firstLogProbs.cpu().bytes.SequenceEqual(secondLogProbs.cpu().bytes), "log-probs differ between two runs with the same seeds");
         }, iter: 40, print: s => s.ToString());
 }

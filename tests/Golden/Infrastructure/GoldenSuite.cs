@@ -57,13 +57,13 @@ public sealed class GoldenSuite
         Assert.True(uncovered.Count == 0, $"{Name}: cases no test runs: " + string.Join(", ", uncovered));
     }
 
-    /// <summary>Reads the tensor stored under <paramref name="key"/>.</summary>
+    /// <summary>Reads the tensor stored under <paramref name="key"/>, on the test device (<c>OMNI_TEST_DEVICE</c>).</summary>
     public Tensor Tensor(string key)
     {
         lock (_gate)
         {
             using var file = SafetensorsFile.Open(_tensorPath);
-            return file.Read(key);
+            return file.Read(key).OnTestDevice();
         }
     }
 
