@@ -56,7 +56,7 @@ public sealed class OmniPipeline
     /// <param name="extras">Model extras (e.g. <c>pooled_prompt_embeds</c>).</param>
     public Trajectory Rollout(IDenoiser module, Tensor promptEmbeds, IReadOnlyList<long> seeds,
                               Tensor? promptEmbedsMask = null, Tensor? negativePromptEmbeds = null,
-                              Tensor? negativePromptEmbedsMask = null, ImmutableDictionary<string, object?>? extras = null)
+                              Tensor? negativePromptEmbedsMask = null, ImmutableDictionary<string, Tensor>? extras = null)
     {
         if (seeds.Count != promptEmbeds.shape[0])
             throw new OmniException([OmniError.Invalid($"Expected one seed per sample ({promptEmbeds.shape[0]}), got {seeds.Count}.")]);
@@ -66,10 +66,10 @@ public sealed class OmniPipeline
         var noise = NoiseSource.From(generators);
         // Inputs follow the pipeline's device; the noise is drawn on the CPU and moved by the rollout.
         Tensor? Here(Tensor? t) => t?.On(Device);
-        extras = extras?.ToImmutableDictionary(p => p.Key, p => p.Value is Tensor t ? (object?)t.On(Device) : p.Value);
         var request = new RolloutRequest(Here(promptEmbeds)!, noise, noise, null, Here(promptEmbedsMask), Here(negativePromptEmbeds),
-                                         Here(negativePromptEmbedsMask), extras)
+                                         Here(negativePromptEmbedsMask))
         {
+            Extras = extras?.ToImmutableDictionary(p => p.Key, p => p.Value.On(Device)) ?? ImmutableDictionary<string, Tensor>.Empty,
             ChooseWindow = (settings, steps) => SdeWindow.Choose(settings, steps, (low, high) =>
             {
                 using var start = randint(low, high + 1, [1], ScalarType.Int64, CPU, generator: generators[0]);
@@ -85,7 +85,7 @@ public sealed class OmniPipeline
     /// </summary>
     public Trajectory Rollout(IDenoiser module, Omni.Effects.Prompts.PromptEmbeddings prompts, IReadOnlyList<long> seeds) =>
         Rollout(module, prompts.PromptEmbeds, seeds, prompts.PromptEmbedsMask, prompts.NegativePromptEmbeds, prompts.NegativePromptEmbedsMask,
-                prompts.Extras.ToImmutableDictionary(p => p.Key, p => (object?)p.Value));
+                prompts.Extras);
 
     /// <summary>
     /// The model to train: the adapter's <see cref="TrainingAdapter.BuildModule"/> if it builds one, otherwise the
@@ -108,7 +108,7 @@ public sealed class OmniPipeline
     public PolicyStep Recompute(IDenoiser module, Trajectory trajectory, int step) =>
         Recompute(module, trajectory.ToMicroBatch(), step);
 
-    /// <summary>Recomputes a trained step from a micro-batch under the reference's key names.</summary>
-    public PolicyStep Recompute(IDenoiser module, ImmutableDictionary<string, object?> microBatch, int step) =>
+    /// <summary>Recomputes a trained step of a micro-batch (a trajectory's, or one assembled from stored tensors).</summary>
+    public PolicyStep Recompute(IDenoiser module, MicroBatch microBatch, int step) =>
         PipelineHelpers.RecomputeStep(Registries, module, Schedule, Config, microBatch, step).OrThrow();
 }
