@@ -25,6 +25,6 @@ public static class KlLoss
         rowShape[0] = batch;
         var perRow = (mean - reference).pow(2).reshape(batch, -1).mean([1]).reshape(rowShape);
         var loss = (perRow / (2 * std.pow(2))).mean();
-        return new LossResult(loss, ImmutableDictionary<string, double>.Empty.Add("actor/kl_loss", loss.detach().item<float>()));
+        return new LossResult(loss, ImmutableDictionary<string, Tensor>.Empty.Add("actor/kl_loss", loss.detach()));
     }
 }

@@ -115,10 +115,15 @@ public static class ShapesJob
         }
 
         shapes.Eval();
-        var after = ShapesEvaluation.HeldOutReward(shapes);
-        SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
         var final = Path.Combine(runDirectory, "final-model");
-        ShapesPipelineFolder.Save(shapes, final);
+        // Evaluated and saved as trained: in float32 (under bf16-mixed, the float32 master weights), as before training.
+        var after = run.WithFloat32Weights(() =>
+        {
+            var score = ShapesEvaluation.HeldOutReward(shapes);
+            SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
+            ShapesPipelineFolder.Save(shapes, final);
+            return score;
+        });
         var gain = after.Total - before.Total;
         Console.WriteLine($"held-out reward before: {Describe(before)}");
         Console.WriteLine($"held-out reward after:  {Describe(after)}");

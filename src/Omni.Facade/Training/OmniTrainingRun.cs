@@ -28,9 +28,19 @@ public sealed class OmniTrainingRun : IDisposable
     /// <summary>
     /// Writes what was trained: the LoRA adapter (<c>adapter_model.safetensors</c>, PEFT key names) or, for full fine-tuning,
     /// the transformer weights (<c>diffusion_pytorch_model.safetensors</c>, diffusers key names). With EMA on, the averaged
-    /// trained tensors are written too (<c>ema.safetensors</c>, same names).
+    /// trained tensors are written too (<c>ema.safetensors</c>, same names). Always float32: under bf16-mixed the master
+    /// weights are written, not their bfloat16 copies.
     /// </summary>
-    public string Export(string folder)
+    public string Export(string folder) => WithFloat32Weights(() => ExportFloat32(folder));
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with the model holding its float32 trained weights: under bf16-mixed the model is cast
+    /// to float32 and given the master values for the call, then returned to bfloat16 (use it to evaluate or save a model
+    /// at full precision); under float32 it just runs the action.
+    /// </summary>
+    public T WithFloat32Weights<T>(Func<T> action) => Trainer.Precision.WithFloat32Weights(action);
+
+    private string ExportFloat32(string folder)
     {
         Directory.CreateDirectory(folder);
         if (Trainer.Ema is { } ema)

@@ -29,6 +29,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     private readonly AdvantageEstimator _estimator;
     private readonly TorchSharp.Modules.OptimizerHelper _optimizer;
     private readonly Ema? _ema;
+    private readonly Omni.Training.Precision.MixedPrecision _precision;
     private readonly LearningRateSchedule _learningRate;
     private readonly SeedStreams _seeds;
     private int _updates;
@@ -39,9 +40,12 @@ public sealed class FlowGrpoTrainer : IDisposable
         _setup = setup;
         (_rollout, _loss, _kl, _estimator) = (rollout, loss, kl, estimator);
         var o = setup.Options;
-        var trainable = setup.Policy.Trainable;
-        if (trainable.Count == 0)
+        if (setup.Policy.Trainable.Count == 0)
             throw new OmniException([OmniError.Invalid("The policy has no trainable parameters (attach LoRA adapters or leave parameters requiring grad).")]);
+        // Under bf16-mixed the model (and a frozen KL reference) compute in bfloat16; the optimizer, the EMA and checkpoints
+        // see the float32 masters. Under float32 the masters are the trainable parameters themselves.
+        _precision = Omni.Training.Precision.MixedPrecision.Prepare(setup.Policy.Module, o.Precision, setup.Policy.Reference as nn.Module);
+        var trainable = _precision.Masters;
         _optimizer = optim.AdamW(trainable.Select(p => p.Parameter), o.LearningRate, o.Beta1, o.Beta2, o.AdamEpsilon, o.WeightDecay);
         _ema = o.EmaDecay is { } decay ? new Ema(decay, trainable) : null;
         _learningRate = new LearningRateSchedule(o.LearningRate, o.LearningRateSchedule, o.WarmupSteps, o.MinLearningRateRatio);
@@ -56,6 +60,9 @@ public sealed class FlowGrpoTrainer : IDisposable
 
     /// <summary>The EMA of the trained weights, when enabled.</summary>
     public Ema? Ema => _ema;
+
+    /// <summary>The run's weights by precision: float32 masters and, under bf16-mixed, the bfloat16 model they feed.</summary>
+    public Omni.Training.Precision.MixedPrecision Precision => _precision;
 
     /// <summary>
     /// Validates the setup (see <see cref="TrainingPreflight"/>: options, adapters, loss, KL prerequisites, resume
@@ -78,7 +85,8 @@ public sealed class FlowGrpoTrainer : IDisposable
     private void Restore(string checkpoint)
     {
         var state = TrainingCheckpoint.ReadState(checkpoint);
-        TrainingCheckpoint.Restore(checkpoint, _setup.Policy.Trainable, _optimizer, _ema);
+        TrainingCheckpoint.Restore(checkpoint, _precision.Masters, _optimizer, _ema);
+        _precision.Publish();
         (NextStep, ResumedFrom, _updates) = (state.Step, state.Step, state.OptimizerUpdates);
     }
 
@@ -112,7 +120,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     {
         var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, TrainingPreflight.ComparableOptions(_setup.Options),
                                         TrainingPreflight.For(_setup).ModelDescription());
-        var folder = TrainingCheckpoint.Save(_setup.RunDirectory, state, _setup.Policy.Trainable, _optimizer, _ema, _setup.Options.KeepCheckpoints);
+        var folder = TrainingCheckpoint.Save(_setup.RunDirectory, state, _precision.Masters, _optimizer, _ema, _setup.Options.KeepCheckpoints);
         foreach (var observer in _setup.Observers) observer.CheckpointSaved(NextStep, folder);
         return folder;
     }
@@ -169,7 +177,7 @@ public sealed class FlowGrpoTrainer : IDisposable
 
         string? skip = null;
         var bad = Array.FindIndex(rewards, r => !float.IsFinite(r));
-        if (rollout.Chunks.Any(c => !TensorChecks.AllFinite(c.FinalLatents) || !TensorChecks.AllFinite(c.LogProbs)))
+        if (!TensorChecks.AllFinite(rollout.Chunks.SelectMany(c => new[] { c.FinalLatents, c.LogProbs })))
             skip = "update skipped: the rollout produced non-finite latents or log-probs (a diverged model or a bad input); weights unchanged";
         else if (bad >= 0) skip = $"update skipped: the reward of sample {bad} (prompt \"{texts[bad]}\") is {rewards[bad]}; weights unchanged";
         else
@@ -203,7 +211,7 @@ public sealed class FlowGrpoTrainer : IDisposable
         {
             if (mismatch is { } m) metrics["rollout/old_log_prob_mismatch"] = m;
             var context = new UpdateContext(policy, _optimizer, _loss, _kl, o, _seeds, NextStep,
-                                            u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema);
+                                            u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema, _precision);
             var outcome = PolicyUpdate.Run(context, batches);
             _updates += outcome.OptimizerUpdates;
             return outcome;
@@ -219,5 +227,6 @@ public sealed class FlowGrpoTrainer : IDisposable
     {
         _optimizer.Dispose();
         _ema?.Dispose();
+        _precision.Dispose();
     }
 }

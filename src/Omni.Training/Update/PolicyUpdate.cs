@@ -22,9 +22,15 @@ namespace Omni.Training.Update;
 /// <param name="LearningRate">The learning rate of a given optimizer update number.</param>
 /// <param name="UpdatesSoFar">Optimizer updates before this step.</param>
 /// <param name="Ema">The EMA to fold updates into, if any.</param>
+/// <param name="Precision">The run's weights by precision: the optimizer's float32 masters, gradient accumulation into them
+/// and publication back into the model (no-ops under float32). Null: the policy's trainable parameters are the masters.</param>
 public sealed record UpdateContext(
     Policy Policy, optim.Optimizer Optimizer, DiffusionLoss Loss, DiffusionLoss? Kl, TrainingOptions Options, SeedStreams Seeds,
-    int Step, Func<int, double> LearningRate, int UpdatesSoFar, Ema? Ema);
+    int Step, Func<int, double> LearningRate, int UpdatesSoFar, Ema? Ema, Precision.MixedPrecision? Precision = null)
+{
+    /// <summary>The tensors the optimizer updates, by name.</summary>
+    public IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> Masters => Precision?.Masters ?? Policy.Trainable;
+}
 
 /// <summary>
 /// The policy-gradient update of one training step, in stages: each inner epoch <see cref="PlanEpoch">plans</see> its
@@ -33,6 +39,9 @@ public sealed record UpdateContext(
 /// accumulation count), then <see cref="ApplyGradients">applies them</see> (norm, clip, learning rate, optimizer step,
 /// EMA). The first non-finite model output, loss or gradient norm skips the rest of the update: weights are left as the
 /// last completed optimizer step left them, and the reason is reported.
+/// Nothing is read to the host per forward pass: finite checks and metrics stay on the device as flags and running sums;
+/// each optimizer update reads one batch of values (gradient norm and the flags), and the update's metrics are read once
+/// at its end.
 /// </summary>
 public static class PolicyUpdate
 {
@@ -44,7 +53,7 @@ public static class PolicyUpdate
     /// <summary>Runs the update over <paramref name="batches"/> (one per rollout chunk).</summary>
     public static UpdateOutcome Run(UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches)
     {
-        var metrics = new MetricAverages();
+        using var metrics = new MetricAverages();
         var updates = 0;
         context.Policy.Module.train();
         try
@@ -80,10 +89,11 @@ public static class PolicyUpdate
         UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches, int[] members, int[] columns, int updateNumber, MetricAverages metrics)
     {
         using (NewDisposeScope()) context.Optimizer.zero_grad();
+        using var faults = new FaultFlags();
         try
         {
-            return AccumulateGradients(context, batches, members, columns, metrics)
-                .Bind(_ => ApplyGradients(context, updateNumber, metrics));
+            return AccumulateGradients(context, batches, members, columns, metrics, faults)
+                .Bind(_ => ApplyGradients(context, updateNumber, metrics, faults));
         }
         finally
         {
@@ -93,43 +103,51 @@ public static class PolicyUpdate
 
     /// <summary>
     /// Stage 2: back-propagates every micro-batch (of <paramref name="members"/>) × trained step of a mini-batch, each loss
-    /// divided by their count so the accumulated gradient is the mini-batch mean. Stops at the first non-finite output or loss.
+    /// divided by their count so the accumulated gradient is the mini-batch mean. Non-finite outputs and losses are
+    /// flagged on the device in <paramref name="faults"/>; <see cref="ApplyGradients"/> reads the flags and refuses the update.
     /// </summary>
     public static Either<string, LanguageExt.Unit> AccumulateGradients(
-        UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches, int[] members, int[] columns, MetricAverages metrics)
+        UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches, int[] members, int[] columns, MetricAverages metrics, FaultFlags faults)
     {
         var accumulation = members.Length * columns.Length;
-        return members.SelectMany(c => columns.Select(column => (c, column)))
-            .Aggregate(Right<string, LanguageExt.Unit>(unit), (done, next) => done.Bind(_ =>
-                BackwardStep(context, batches[next.c], next.column, accumulation, metrics)
-                    .MapLeft(problem => $"{problem} at trained step {next.column} (micro-batch {next.c})")));
+        foreach (var c in members)
+            foreach (var column in columns)
+                BackwardStep(context, batches[c], column, accumulation, metrics, faults);
+        return unit;
     }
 
-    /// <summary>One trained step of one micro-batch: recompute with grad, score, back-propagate.</summary>
-    private static Either<string, LanguageExt.Unit> BackwardStep(
-        UpdateContext context, TrainingMicroBatch batch, int column, int accumulation, MetricAverages metrics)
+    /// <summary>One trained step of one micro-batch: recompute with grad, score, back-propagate; no host reads.</summary>
+    private static void BackwardStep(
+        UpdateContext context, TrainingMicroBatch batch, int column, int accumulation, MetricAverages metrics, FaultFlags faults)
     {
         using var scope = NewDisposeScope();
         var current = PolicyPasses.Step(context.Policy, context.Policy.Denoiser, batch.Samples, column).OrThrow();
-        if (!TensorChecks.AllFinite(current.LogProb) || !TensorChecks.AllFinite(current.PrevSampleMean))
-            return Left<string, LanguageExt.Unit>("the model produced a non-finite log-prob or mean");
+        faults.Raise(FaultFlags.Output, TensorChecks.NonFinite(current.LogProb).logical_or(TensorChecks.NonFinite(current.PrevSampleMean)));
         var inputs = new LossInputs(current.AsModelOutput(), batch.Targets.LossData(column),
                                     new LossSettings { ClipRatio = context.Options.ClipRatio, AdvantageClipMax = context.Options.AdvantageClipMax });
         var main = ObjectiveRegistry.ValidateInputs(context.Loss, inputs).Map(context.Loss.Compute).OrThrow();
-        metrics.Add("actor/pg_loss", main.Loss.detach().item<float>());
-        metrics.AddAll(main.Metrics);
-        metrics.First("actor/first_ratio", main.Metrics.GetValueOrDefault("actor/ratio_mean", double.NaN));
+        metrics.Add("actor/pg_loss", main.Loss);
+        Record(metrics, main);
+        if (main.DeviceMetrics.TryGetValue("actor/ratio_mean", out var ratio)) metrics.First("actor/first_ratio", ratio);
+        else metrics.First("actor/first_ratio", main.HostMetrics.GetValueOrDefault("actor/ratio_mean", double.NaN));
         var total = main.Loss;
         if (context.Kl is { } klLoss)
         {
             var kl = ObjectiveRegistry.ValidateInputs(klLoss, inputs).Map(klLoss.Compute).OrThrow();
-            metrics.AddAll(kl.Metrics);
+            Record(metrics, kl);
             total = total + kl.Loss * context.Options.KlCoefficient;
         }
-        metrics.Add("actor/total_loss", total.detach().item<float>());
-        if (!TensorChecks.AllFinite(total)) return Left<string, LanguageExt.Unit>("the loss is not finite");
+        metrics.Add("actor/total_loss", total);
+        faults.Raise(FaultFlags.Loss, TensorChecks.NonFinite(total));
         (total / accumulation).backward();
-        return unit;
+        context.Precision?.AccumulateGradients();
+    }
+
+    // Device metrics stay on the device; a custom loss's host metrics are taken as they are.
+    private static void Record(MetricAverages metrics, LossResult result)
+    {
+        metrics.AddAll(result.DeviceMetrics);
+        metrics.AddAll(result.HostMetrics);
     }
 
     /// <summary>
@@ -137,10 +155,14 @@ public static class PolicyUpdate
     /// point); refuses a non-finite norm, clips, sets the learning rate of update <paramref name="updateNumber"/>, steps the
     /// optimizer and folds the result into the EMA.
     /// </summary>
-    public static Either<string, LanguageExt.Unit> ApplyGradients(UpdateContext context, int updateNumber, MetricAverages metrics)
+    public static Either<string, LanguageExt.Unit> ApplyGradients(UpdateContext context, int updateNumber, MetricAverages metrics, FaultFlags faults)
     {
-        var parameters = context.Policy.Trainable.Select(p => p.Parameter).ToList();
-        var norm = GradientNorm(parameters);
+        var parameters = context.Masters.Select(p => p.Parameter).ToList();
+        // The one host read of an optimizer update: the gradient norm and the fault flags, together.
+        var (norm, raised) = faults.ReadWith(GradientNormSquared(parameters));
+        norm = Math.Sqrt(norm);
+        if (raised.Contains(FaultFlags.Output)) return Left<string, LanguageExt.Unit>("the model produced a non-finite log-prob or mean");
+        if (raised.Contains(FaultFlags.Loss)) return Left<string, LanguageExt.Unit>("the loss is not finite");
         metrics.Add("actor/grad_norm", norm);
         if (!double.IsFinite(norm)) return Left<string, LanguageExt.Unit>($"the gradient norm is {norm}");
         if (context.Options.GradientClip > 0) ClipGradients(parameters, norm, context.Options.GradientClip);
@@ -149,19 +171,25 @@ public static class PolicyUpdate
         metrics.Add("actor/lr", lr);
         // Every `grad` access makes a new managed wrapper; a scope collects the optimizer's.
         using (NewDisposeScope()) context.Optimizer.step();
-        context.Ema?.Update(context.Policy.Trainable);
+        context.Precision?.Publish();
+        context.Ema?.Update(context.Masters);
         return unit;
     }
 
-    /// <summary>The global L2 norm of the gradients (parameters without a gradient count as zero).</summary>
+    /// <summary>The global L2 norm of the gradients (parameters without a gradient count as zero); one host read.</summary>
     public static double GradientNorm(IEnumerable<Tensor> parameters)
     {
         using var scope = NewDisposeScope();
+        return Math.Sqrt(GradientNormSquared(parameters).cpu().item<double>());
+    }
+
+    /// <summary>The squared global L2 norm of the gradients as a 0-d float64 tensor on their device (nothing is read).</summary>
+    public static Tensor GradientNormSquared(IEnumerable<Tensor> parameters)
+    {
         using var noGrad = no_grad();
-        var total = 0.0;
-        foreach (var p in parameters)
-            if (p.grad is { } g) total += g.to(ScalarType.Float64).pow(2).sum().item<double>();
-        return Math.Sqrt(total);
+        using var scope = NewDisposeScope();
+        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float64).pow(2).sum().reshape(1)).ToArray();
+        return (squares.Length == 0 ? zeros([], ScalarType.Float64) : cat(squares).sum()).MoveToOuterDisposeScope();
     }
 
     /// <summary>torch's <c>clip_grad_norm_</c>: scales every gradient by min(1, max/(norm + 1e-6)).</summary>
