@@ -159,7 +159,8 @@ public static class PolicyUpdate
     {
         var parameters = context.Masters.Select(p => p.Parameter).ToList();
         // The one host read of an optimizer update: the gradient norm and the fault flags, together.
-        var (norm, raised) = faults.ReadWith(GradientNormSquared(parameters));
+        using var squaredNorm = GradientNormSquared(parameters);
+        var (norm, raised) = faults.ReadWith(squaredNorm);
         norm = Math.Sqrt(norm);
         if (raised.Contains(FaultFlags.Output)) return Left<string, LanguageExt.Unit>("the model produced a non-finite log-prob or mean");
         if (raised.Contains(FaultFlags.Loss)) return Left<string, LanguageExt.Unit>("the loss is not finite");
