@@ -76,7 +76,7 @@ public static class TorchBackend
         var explicitCandidate = CudaSelection.Explicit(settings, Environment.GetEnvironmentVariable(CudaSelection.LibTorchDirVariable));
         var plan = CudaSelection.Plan(
             explicitCandidate is null ? null : LibTorchFolder.Inspect(explicitCandidate),
-            explicitCandidate is null ? PyTorchDiscovery.Run() : null,
+            explicitCandidate is null ? WithBundled(PyTorchDiscovery.Run()) : null,
             LibTorchFolder.Inspect, CudaDriver.Probe());
         var tried = plan.Tried.ToList();
         if (plan.Obstacle(request) is { } obstacle)
@@ -116,6 +116,15 @@ public static class TorchBackend
             Path.GetDirectoryName(LoadedLibraries.PathOf("libtorch_cuda.so") ?? Path.Combine(folder, "libtorch_cuda.so"))!,
             plan.Chosen.Version ?? "(version unknown)", plan.Driver.DriverVersionText, devices,
             plan.Driver.Devices[request.CudaOrdinal].SupportsBf16, []);
+    }
+
+    // An application built with -p:OmniTorchBackend=cuda carries TorchSharp's CUDA libtorch next to itself: tried first.
+    private static PyTorchDiscoveryResult WithBundled(PyTorchDiscoveryResult discovered)
+    {
+        var bundled = new[] { AppContext.BaseDirectory, Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native") }
+            .Where(folder => File.Exists(Path.Combine(folder, "libtorch_cuda.so")))
+            .Select(folder => new LibTorchCandidate(Path.GetFullPath(folder), "bundled with the application (TorchSharp-cuda-linux)"));
+        return discovered with { Candidates = [.. bundled, .. discovered.Candidates] };
     }
 
     private static Either<OmniError, BackendInfo> Failure(DeviceRequest request, string reason, IEnumerable<string> tried) =>
