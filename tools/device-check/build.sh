@@ -42,7 +42,7 @@ fi
 # What travels: everything but libtorch's own libraries (the GPU machine's PyTorch brings them, and the CPU build is
 # 475 MB). TorchSharp's bridge (libLibTorchSharp.so) and its glibc shim stay.
 echo "packing…"
-(cd "$stage" && tar --exclude='libtorch*.so' --exclude='libc10*.so' --exclude='libgomp*' --exclude='libshm.so' \
+(cd "$stage" && XZ_OPT="-T0 -6" tar --exclude='libtorch*.so' --exclude='libc10*.so' --exclude='libgomp*' --exclude='libshm.so' \
    --exclude='libbackend_with_compiler.so' --exclude='libjitbackend_test.so' --exclude='libnnapi_backend.so' \
    --exclude='libaoti_custom_ops.so' --exclude='*.publish.log' -cJf "$root/$travel/device-check.tar.xz" omni bench models)
 cp tools/device-check/gpu-check.sh tools/device-check/diffusers_sd3_bench.py "$travel/"
