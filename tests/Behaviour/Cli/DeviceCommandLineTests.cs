@@ -74,8 +74,9 @@ public sealed class DeviceCommandLineTests : IDisposable
         using (var pipeline = TinyShapes.Create(seed: 3)) ShapesPipelineFolder.Save(pipeline, model);
         string[] Args(string run) => ["train", "--model", model, "--run", Path.Combine(_work, run), "--steps", "2",
             "--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=4"];
-        var plain = OmniProcess.Run(_work, Args("plain"));
-        var cpu = OmniProcess.Run(_work, [.. Args("cpu"), "--device", "cpu"]);
+        // Each run evaluates 128 held-out samples before and after: allow for a contended machine.
+        var plain = OmniProcess.Run(_work, null, TimeSpan.FromMinutes(8), Args("plain"));
+        var cpu = OmniProcess.Run(_work, null, TimeSpan.FromMinutes(8), [.. Args("cpu"), "--device", "cpu"]);
         Assert.True(plain.Code == 0 && cpu.Code == 0, $"exit {plain.Code}/{cpu.Code}: {plain.Error}{cpu.Error}");
         Assert.StartsWith("omni: device cpu", plain.Output);
         foreach (var file in new[] { "final-model/transformer/diffusion_pytorch_model.safetensors", "summary.json" })

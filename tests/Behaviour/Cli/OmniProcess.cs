@@ -50,10 +50,14 @@ public sealed class OmniProcess : IDisposable
     public static (int Code, string Output, string Error) Run(string workingDirectory, params string[] args) =>
         Run(workingDirectory, null, args);
 
-    public static (int Code, string Output, string Error) Run(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    public static (int Code, string Output, string Error) Run(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
+        Run(workingDirectory, environment, TimeSpan.FromMinutes(3), args);
+
+    /// <summary>Runs to completion; <paramref name="timeout"/> only guards against a hang (a shared 2-core machine is slow).</summary>
+    public static (int Code, string Output, string Error) Run(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, TimeSpan timeout, params string[] args)
     {
         using var p = new OmniProcess(workingDirectory, environment, args);
-        var code = p.Wait(TimeSpan.FromMinutes(3));
+        var code = p.Wait(timeout);
         return (code, p.Output, p.Error);
     }
 
