@@ -170,8 +170,8 @@ internal static class Sd35Bench
                 var t = full(2 * size.Batch, state.Timesteps[k], device: device);
                 var v = model.forward(cat([x, x]).to(ScalarType.BFloat16), text, pooled, t).to(ScalarType.Float32);
                 var guided = Guidance.Combine(v.narrow(0, 0, size.Batch), v.narrow(0, size.Batch, size.Batch), 4.5);
-                x = SdeStep.Sample(state, SdeType.Sde, StepAt.At(k), x, guided, 0.7,
-                                   NextSample.WithNoise(noise.Draw(x.shape, device: device))).OrThrow().PrevSample;
+                x = SdeStep.Sample(state, SdeType.Sde, StepAt.Index(k), x, guided, 0.7,
+                                   NextSample.FromNoise(noise.Draw(x.shape, device: device))).OrThrow().PrevSample;
             }
         });
         imagesPerSecond = size.Batch / seconds;
@@ -192,7 +192,7 @@ internal static class Sd35Bench
             for (var i = 0; i < iterations; i++)
             {
                 using var scope = NewDisposeScope();
-                _ = SdeStep.Sample(state, SdeType.Sde, StepAt.At(3), x, v, 0.7, NextSample.WithNoise(eps)).OrThrow();
+                _ = SdeStep.Sample(state, SdeType.Sde, StepAt.Index(3), x, v, 0.7, NextSample.FromNoise(eps)).OrThrow();
             }
         }) / iterations;
         var baseline = Time(repetitions, device, () =>

@@ -53,8 +53,8 @@ public sealed class Bf16LogProbTests(ITestOutputHelper output)
         }
         var state = FlowMatchSchedule.SetTimesteps(new SchedulerConfig { Shift = 3.0 }, 10).OrThrow();
         var noise = NoiseSource.Seeded(0).Draw(x.shape, device: x.device);
-        var reference = SdeStep.Sample(state, SdeType.Sde, StepAt.At(3), x, Predict(ScalarType.Float32), 0.7, NextSample.WithNoise(noise)).OrThrow();
-        var bf16 = SdeStep.Sample(state, SdeType.Sde, StepAt.At(3), x, Predict(ScalarType.BFloat16), 0.7, NextSample.Known(reference.PrevSample)).OrThrow();
+        var reference = SdeStep.Sample(state, SdeType.Sde, StepAt.Index(3), x, Predict(ScalarType.Float32), 0.7, NextSample.FromNoise(noise)).OrThrow();
+        var bf16 = SdeStep.Sample(state, SdeType.Sde, StepAt.Index(3), x, Predict(ScalarType.BFloat16), 0.7, NextSample.PrevSample(reference.PrevSample)).OrThrow();
         var difference = (bf16.LogProb - reference.LogProb).abs().max().item<float>();
         var scale = reference.LogProb.abs().max().item<float>();
         output.WriteLine($"{name}: max |log p_bf16 − log p_fp32| = {difference:E3} (log-probs up to {scale:F3} in magnitude; ratio e^Δ − 1 = {Math.Exp(difference) - 1:E3})");

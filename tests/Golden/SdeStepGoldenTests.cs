@@ -45,10 +45,10 @@ public sealed class SdeStepGoldenTests
         var mode = c.String("mode");
         var (at, next) = mode switch
         {
-            "given" => (StepAt.At(c.Int("step_index")), NextSample.Known(c.Input("prev_sample"))),
-            "seeded" => (StepAt.At(c.Int("step_index")), NextSample.WithNoise(NoiseSource.Seeded(c.Long("noise_seed")).Draw(sample.shape, device: TestDevice.Device))),
-            "seeded_list" => (StepAt.At(c.Int("step_index")), NextSample.WithNoise(NoiseSource.PerSample(c.Longs("noise_seeds")).Draw(sample.shape, device: TestDevice.Device))),
-            "per_sample_t" => (StepAt.Timesteps(PerSampleTimesteps(c, state)), NextSample.Known(c.Input("prev_sample"))),
+            "given" => (StepAt.Index(c.Int("step_index")), NextSample.PrevSample(c.Input("prev_sample"))),
+            "seeded" => (StepAt.Index(c.Int("step_index")), NextSample.FromNoise(NoiseSource.Seeded(c.Long("noise_seed")).Draw(sample.shape, device: TestDevice.Device))),
+            "seeded_list" => (StepAt.Index(c.Int("step_index")), NextSample.FromNoise(NoiseSource.PerSample(c.Longs("noise_seeds")).Draw(sample.shape, device: TestDevice.Device))),
+            "per_sample_t" => (StepAt.Timesteps(PerSampleTimesteps(c, state)), NextSample.PrevSample(c.Input("prev_sample"))),
             _ => throw new NotSupportedException($"{id}: unknown mode {mode}"),
         };
 

@@ -20,7 +20,7 @@ public sealed class SdeStepPropertyTests
     private static double[] Row(Tensor t, long b) => t[b].flatten().to(ScalarType.Float64).cpu().data<double>().ToArray();
 
     private static StepResult Step(StepCase s, Tensor x, Tensor v, NextSample next, double? eta = null) =>
-        SdeStep.Sample(s.Schedule.State, s.Type, StepAt.At(s.StepIndex), x, v, eta ?? s.NoiseLevel, next).OrThrow();
+        SdeStep.Sample(s.Schedule.State, s.Type, StepAt.Index(s.StepIndex), x, v, eta ?? s.NoiseLevel, next).OrThrow();
 
     [Fact]
     public void Log_probs_equal_the_float64_gaussian_density() =>
@@ -28,7 +28,7 @@ public sealed class SdeStepPropertyTests
         {
             using var scope = NewDisposeScope();
             var (x, v, noise) = Inputs(s);
-            var r = Step(s, x, v, NextSample.WithNoise(noise));
+            var r = Step(s, x, v, NextSample.FromNoise(noise));
             var state = s.Schedule.State;
             for (long b = 0; b < s.Shape[0]; b++)
             {
@@ -54,8 +54,8 @@ public sealed class SdeStepPropertyTests
         {
             using var scope = NewDisposeScope();
             var (x, v, noise) = Inputs(s);
-            var atMean = Step(s, x, v, NextSample.WithNoise(zeros_like(noise)));
-            var elsewhere = Step(s, x, v, NextSample.Known(atMean.PrevSampleMean + 0.1 * noise));
+            var atMean = Step(s, x, v, NextSample.FromNoise(zeros_like(noise)));
+            var elsewhere = Step(s, x, v, NextSample.PrevSample(atMean.PrevSampleMean + 0.1 * noise));
             Assert.True((atMean.LogProb >= elsewhere.LogProb).all().item<bool>(),
                 $"log-prob at the mean {atMean.LogProb.ToString(TorchSharp.TensorStringStyle.Numpy)} is below {elsewhere.LogProb.ToString(TorchSharp.TensorStringStyle.Numpy)}");
         }, iter: 150, print: s => s.ToString());
@@ -66,7 +66,7 @@ public sealed class SdeStepPropertyTests
         {
             using var scope = NewDisposeScope();
             var (x, v, noise) = Inputs(s);
-            var r = Step(s, x, v, NextSample.WithNoise(noise));
+            var r = Step(s, x, v, NextSample.FromNoise(noise));
             // x' = μ + s·ε, so log p(x') = −mean(ε²)/2 − log s − ½·log 2π with s from the float64 oracle, not from the step.
             var state = s.Schedule.State;
             var (_, scale) = ReferenceDensity.MeanAndScale(s.Type, state.Sigmas[s.StepIndex], state.Sigmas[s.StepIndex + 1], state.Sigmas[1],
@@ -88,7 +88,7 @@ public sealed class SdeStepPropertyTests
             var state = s.Schedule.State;
             var euler = x + (state.Sigmas[s.StepIndex + 1] - state.Sigmas[s.StepIndex]) * v;
             var scale = 1 + x.abs().max().item<float>() + v.abs().max().item<float>();
-            float Gap(double eta) => (Step(s, x, v, NextSample.WithNoise(noise), eta).PrevSampleMean - euler).abs().max().item<float>();
+            float Gap(double eta) => (Step(s, x, v, NextSample.FromNoise(noise), eta).PrevSampleMean - euler).abs().max().item<float>();
             var rounding = 8 * Float32Epsilon * scale;
             Assert.True(Gap(0) <= rounding, $"η = 0: mean differs from Euler by {Gap(0):E2}");
             // The drift correction is exactly quadratic in η: a tenth of the noise level, a hundredth of the gap.
@@ -109,7 +109,7 @@ public sealed class SdeStepPropertyTests
             var (x, v, noise) = Inputs(s);
             var state = s.Schedule.State;
             double sigma = state.Sigmas[s.StepIndex], sigmaNext = state.Sigmas[s.StepIndex + 1];
-            var r = Step(s, x, v, NextSample.WithNoise(noise));
+            var r = Step(s, x, v, NextSample.FromNoise(noise));
             var std = sigmaNext * Math.Sin(s.NoiseLevel * Math.PI / 2);
             Assert.True(Math.Abs(r.StdDevT.item<float>() - std) <= 2 * Float32Epsilon * std, $"std_dev_t {r.StdDevT.item<float>():R}, oracle {std:R}");
             var keep = Math.Sqrt(sigmaNext * sigmaNext - std * std);
@@ -135,10 +135,10 @@ public sealed class SdeStepPropertyTests
         {
             using var scope = NewDisposeScope();
             var (x, v, noise) = Inputs(s);
-            var batched = Step(s, x, v, NextSample.WithNoise(noise));
+            var batched = Step(s, x, v, NextSample.FromNoise(noise));
             for (long b = 0; b < s.Shape[0]; b++)
             {
-                var alone = Step(s, x.narrow(0, b, 1), v.narrow(0, b, 1), NextSample.WithNoise(noise.narrow(0, b, 1)));
+                var alone = Step(s, x.narrow(0, b, 1), v.narrow(0, b, 1), NextSample.FromNoise(noise.narrow(0, b, 1)));
                 Assert.True(alone.PrevSample.equal(batched.PrevSample.narrow(0, b, 1)).all().item<bool>(), $"row {b}: prev_sample changed");
                 Assert.True(alone.PrevSampleMean.equal(batched.PrevSampleMean.narrow(0, b, 1)).all().item<bool>(), $"row {b}: mean changed");
                 var gap = (alone.LogProb[0] - batched.LogProb[b]).abs().item<float>();
@@ -152,14 +152,14 @@ public sealed class SdeStepPropertyTests
         {
             using var scope = NewDisposeScope();
             var (x, v, noise) = Inputs(s);
-            var shared = Step(s, x, v, NextSample.WithNoise(noise));
+            var shared = Step(s, x, v, NextSample.FromNoise(noise));
             Assert.Equal(s.Shape, shared.PrevSample.shape);
             Assert.Equal(s.Shape, shared.PrevSampleMean.shape);
             Assert.Equal([s.Shape[0]], shared.LogProb.shape);
             Assert.Equal([s.Shape[0]], shared.SqrtDt.shape);
             Assert.Empty(shared.StdDevT.shape);
             var timesteps = full(s.Shape[0], s.Schedule.State.Timesteps[s.StepIndex], device: TestDevice.Device);
-            var perSample = SdeStep.Sample(s.Schedule.State, s.Type, StepAt.Timesteps(timesteps), x, v, s.NoiseLevel, NextSample.Known(shared.PrevSample)).OrThrow();
+            var perSample = SdeStep.Sample(s.Schedule.State, s.Type, StepAt.Timesteps(timesteps), x, v, s.NoiseLevel, NextSample.PrevSample(shared.PrevSample)).OrThrow();
             Assert.Equal(new[] { s.Shape[0] }.Concat(Enumerable.Repeat(1L, s.Shape.Length - 1)), perSample.StdDevT.shape);
             foreach (var t in new[] { shared.PrevSample, shared.LogProb, shared.PrevSampleMean, shared.StdDevT, shared.SqrtDt, perSample.LogProb, perSample.StdDevT })
                 Assert.Equal(ScalarType.Float32, t.dtype);

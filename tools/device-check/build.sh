@@ -40,7 +40,7 @@ if [ "${1:-}" != "--no-cpu" ]; then
 fi
 
 # What travels: everything but libtorch's own libraries (the GPU machine's PyTorch brings them, and the CPU build is
-# 475 MB). TorchSharp's bridge (libLibTorchSharp.so) and its glibc shim stay.
+# 475 MB). TorchSharp's bridge (libLibTorchSharp.so, with the Debian 12 load fix applied at publish) stays.
 echo "packing…"
 (cd "$stage" && XZ_OPT="-T0 -6" tar --exclude='libtorch*.so' --exclude='libc10*.so' --exclude='libgomp*' --exclude='libshm.so' \
    --exclude='libbackend_with_compiler.so' --exclude='libjitbackend_test.so' --exclude='libnnapi_backend.so' \

@@ -107,10 +107,10 @@ public static class ParityBattery
         var modelOutput = T("inputs", "model_output").requires_grad_(true);
         var (at, next) = c.GetProperty("mode").GetString() switch
         {
-            "given" => (StepAt.At(c.GetProperty("step_index").GetInt32()), NextSample.Known(T("inputs", "prev_sample"))),
-            "seeded_list" => (StepAt.At(c.GetProperty("step_index").GetInt32()), NextSample.WithNoise(
+            "given" => (StepAt.Index(c.GetProperty("step_index").GetInt32()), NextSample.PrevSample(T("inputs", "prev_sample"))),
+            "seeded_list" => (StepAt.Index(c.GetProperty("step_index").GetInt32()), NextSample.FromNoise(
                 NoiseSource.PerSample(c.GetProperty("noise_seeds").EnumerateArray().Select(s => s.GetInt64())).Draw(sample.shape, device: device))),
-            "per_sample_t" => (StepAt.Timesteps(T("inputs", "timestep")), NextSample.Known(T("inputs", "prev_sample"))),
+            "per_sample_t" => (StepAt.Timesteps(T("inputs", "timestep")), NextSample.PrevSample(T("inputs", "prev_sample"))),
             var mode => throw new NotSupportedException($"mode {mode}"),
         };
         using var result = SdeStep.Sample(state, type, at, sample, modelOutput, c.GetProperty("noise_level").GetDouble(), next,

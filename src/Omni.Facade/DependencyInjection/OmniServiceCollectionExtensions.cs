@@ -29,7 +29,8 @@ public static class OmniServiceCollectionExtensions
     /// <see cref="AdapterRegistries"/> (built-in objectives and architectures plus <paramref name="registries"/>, if given),
     /// <see cref="IOptions{OmniDeviceOptions}"/> from the <c>omni</c> section (<c>device</c>, <c>libtorch_dir</c>,
     /// <c>allow_tf32</c>; validated on start), the process's <see cref="BackendInfo"/> (brought up on first use, which for
-    /// CUDA must precede any other torch call) and an <see cref="OmniPipeline"/> singleton on that device.
+    /// CUDA must precede any other torch call) and an <see cref="OmniPipeline"/> singleton on that device, reporting through
+    /// the container's <c>ILoggerFactory</c> when it has one (<c>services.AddLogging(…)</c>).
     /// </summary>
     public static IServiceCollection AddOmni(this IServiceCollection services, IConfiguration configuration,
                                              Func<AdapterRegistries, AdapterRegistries>? registries = null)
@@ -54,7 +55,8 @@ public static class OmniServiceCollectionExtensions
             var model = provider.GetRequiredService<IOptions<OmniModelOptions>>().Value.Model!;
             var device = provider.GetRequiredService<IOptions<OmniDeviceOptions>>().Value.ToSettings().OrThrow();
             provider.GetRequiredService<BackendInfo>();
-            return OmniPipelineBuilder.For(model).WithRegistries(provider.GetRequiredService<AdapterRegistries>()).OnDevice(device).Build();
+            var loggers = provider.GetService<Microsoft.Extensions.Logging.ILoggerFactory>() ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+            return OmniPipelineBuilder.For(model).WithRegistries(provider.GetRequiredService<AdapterRegistries>()).OnDevice(device).WithLogging(loggers).Build();
         });
         return services;
     }

@@ -19,6 +19,9 @@ public sealed class MixedPrecision : IDisposable
     private readonly nn.Module _module;
     private readonly IReadOnlyList<(string Name, Parameter Parameter)> _masters;
     private readonly bool _ownsMasters;
+    // How many WithFloat32Weights calls are running: a nested call (an export inside an evaluation) finds the model in float32
+    // already and must leave it so.
+    private int _float32Depth;
 
     private MixedPrecision(nn.Module module, TrainingPrecision mode, IReadOnlyList<(string Name, Parameter Parameter)> masters, bool ownsMasters) =>
         (_module, Mode, _masters, _ownsMasters) = (module, mode, masters, ownsMasters);
@@ -83,14 +86,16 @@ public sealed class MixedPrecision : IDisposable
 
     /// <summary>
     /// Runs <paramref name="action"/> with the model in float32 holding the master values (exports, evaluations), then
-    /// returns it to bfloat16. Under float32 it just runs the action.
+    /// returns it to bfloat16. Under float32 it just runs the action. Calls may nest (an export inside an evaluation): only the
+    /// outermost one casts.
     /// </summary>
     public T WithFloat32Weights<T>(Func<T> action)
     {
-        if (!_ownsMasters) return action();
-        _module.to(ScalarType.Float32);
+        if (!_ownsMasters || _float32Depth > 0) return action();
+        _float32Depth++;
         try
         {
+            _module.to(ScalarType.Float32);
             using (no_grad())
             {
                 var compute = ComputeParameters();
@@ -100,6 +105,7 @@ public sealed class MixedPrecision : IDisposable
         }
         finally
         {
+            _float32Depth--;
             Omni.Models.Common.Precision.Cast(_module, ScalarType.BFloat16);
             Publish();
         }

@@ -30,12 +30,15 @@ public sealed record UpdateContext(
 {
     /// <summary>The tensors the optimizer updates, by name.</summary>
     public IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> Masters => Precision?.Masters ?? Policy.Trainable;
+
+    /// <summary>The distillation term added with <see cref="TrainingOptions.DistillLossCoefficient"/>, if any.</summary>
+    public DiffusionLoss? Distill { get; init; }
 }
 
 /// <summary>
 /// The policy-gradient update of one training step, in stages: each inner epoch <see cref="PlanEpoch">plans</see> its
 /// trained steps and mini-batches; each mini-batch <see cref="AccumulateGradients">accumulates gradients</see> over its
-/// micro-batches × trained steps (recomputed with grad, scored by the loss plus β·KL, back-propagated divided by the
+/// micro-batches × trained steps (recomputed with grad, scored by the loss plus β·KL and any distillation term, back-propagated divided by the
 /// accumulation count), then <see cref="ApplyGradients">applies them</see> (norm, clip, learning rate, optimizer step,
 /// EMA). The first non-finite model output, loss or gradient norm skips the rest of the update: weights are left as the
 /// last completed optimizer step left them, and the reason is reported.
@@ -112,20 +115,20 @@ public static class PolicyUpdate
         var accumulation = members.Length * columns.Length;
         foreach (var c in members)
             foreach (var column in columns)
-                BackwardStep(context, batches[c], column, accumulation, metrics, faults);
+                BackwardStep(context, batches[c], c, column, accumulation, metrics, faults);
         return unit;
     }
 
     /// <summary>One trained step of one micro-batch: recompute with grad, score, back-propagate; no host reads.</summary>
     private static void BackwardStep(
-        UpdateContext context, TrainingMicroBatch batch, int column, int accumulation, MetricAverages metrics, FaultFlags faults)
+        UpdateContext context, TrainingMicroBatch batch, int microBatch, int column, int accumulation, MetricAverages metrics, FaultFlags faults)
     {
         using var scope = NewDisposeScope();
         var current = PolicyPasses.Step(context.Policy, context.Policy.Denoiser, batch.Samples, column).OrThrow();
-        faults.Raise(FaultFlags.Output, TensorChecks.NonFinite(current.LogProb).logical_or(TensorChecks.NonFinite(current.PrevSampleMean)));
-        var inputs = new LossInputs(current.AsModelOutput(), batch.Targets.LossData(column),
-                                    new LossSettings { ClipRatio = context.Options.ClipRatio, AdvantageClipMax = context.Options.AdvantageClipMax });
-        var main = ObjectiveRegistry.ValidateInputs(context.Loss, inputs).Map(context.Loss.Compute).OrThrow();
+        var place = $"trained step {column} (micro-batch {microBatch})";
+        faults.Raise(FaultFlags.Output, TensorChecks.NonFinite(current.LogProb).logical_or(TensorChecks.NonFinite(current.PrevSampleMean)), place);
+        var inputs = new LossInputs(current.AsModelOutput(), batch.Targets.LossData(column), context.Options.LossSettings);
+        var main = ObjectiveRegistry.ValidateInputs(context.Loss, inputs).Bind(context.Loss.Compute).OrThrow();
         metrics.Add("actor/pg_loss", main.Loss);
         Record(metrics, main);
         if (main.DeviceMetrics.TryGetValue("actor/ratio_mean", out var ratio)) metrics.First("actor/first_ratio", ratio);
@@ -133,21 +136,30 @@ public static class PolicyUpdate
         var total = main.Loss;
         if (context.Kl is { } klLoss)
         {
-            var kl = ObjectiveRegistry.ValidateInputs(klLoss, inputs).Map(klLoss.Compute).OrThrow();
+            var kl = ObjectiveRegistry.ValidateInputs(klLoss, inputs).Bind(klLoss.Compute).OrThrow();
             Record(metrics, kl);
             total = total + kl.Loss * context.Options.KlCoefficient;
         }
+        if (context.Distill is { } distillLoss)
+        {
+            var distill = ObjectiveRegistry.ValidateInputs(distillLoss, inputs).Bind(distillLoss.Compute).OrThrow();
+            Record(metrics, distill);
+            total = total + distill.Loss * context.Options.DistillLossCoefficient;
+        }
         metrics.Add("actor/total_loss", total);
-        faults.Raise(FaultFlags.Loss, TensorChecks.NonFinite(total));
+        faults.Raise(FaultFlags.Loss, TensorChecks.NonFinite(total), place);
         (total / accumulation).backward();
         context.Precision?.AccumulateGradients();
     }
 
-    // Device metrics stay on the device; a custom loss's host metrics are taken as they are.
-    private static void Record(MetricAverages metrics, LossResult result)
+    /// <summary>
+    /// Adds a loss's metrics but <paramref name="except"/>: device metrics stay on the device; a custom loss's host metrics
+    /// are taken as they are.
+    /// </summary>
+    public static void Record(MetricAverages metrics, LossResult result, string? except = null)
     {
-        metrics.AddAll(result.DeviceMetrics);
-        metrics.AddAll(result.HostMetrics);
+        metrics.AddAll(result.DeviceMetrics.Where(m => m.Key != except));
+        metrics.AddAll(result.HostMetrics.Where(m => m.Key != except));
     }
 
     /// <summary>
@@ -162,8 +174,8 @@ public static class PolicyUpdate
         using var squaredNorm = GradientNormSquared(parameters);
         var (norm, raised) = faults.ReadWith(squaredNorm);
         norm = Math.Sqrt(norm);
-        if (raised.Contains(FaultFlags.Output)) return Left<string, LanguageExt.Unit>("the model produced a non-finite log-prob or mean");
-        if (raised.Contains(FaultFlags.Loss)) return Left<string, LanguageExt.Unit>("the loss is not finite");
+        if (raised.Contains(FaultFlags.Output)) return Left<string, LanguageExt.Unit>($"the model produced a non-finite log-prob or mean{faults.At(FaultFlags.Output)}");
+        if (raised.Contains(FaultFlags.Loss)) return Left<string, LanguageExt.Unit>($"the loss is not finite{faults.At(FaultFlags.Loss)}");
         metrics.Add("actor/grad_norm", norm);
         if (!double.IsFinite(norm)) return Left<string, LanguageExt.Unit>($"the gradient norm is {norm}");
         if (context.Options.GradientClip > 0) ClipGradients(parameters, norm, context.Options.GradientClip);

@@ -41,20 +41,34 @@ public sealed class AdapterArgumentTests
         Assert.Null(negative);
     }
 
-    [Theory]
-    [InlineData(4.5, 10.0)]   // 1 + 4.5 × (3 − 1)
-    [InlineData(1.0, 3.0)]    // no guidance at scale 1: the positive pass alone
-    public void Sd3_guidance_is_the_negative_plus_the_scale_times_the_difference(double guidance, double expected)
+    /// <summary>The model answers 3 for the prompt and 1 for the negative prompt; the expected values are the reference formulas on those numbers.</summary>
+    public static TheoryData<string, double, double, int> Guidance => new()
+    {
+        { "StableDiffusion3Pipeline", 4.5, 10.0, 2 },   // 1 + 4.5 × (3 − 1)
+        { "StableDiffusion3Pipeline", 1.0, 3.0, 1 },    // no guidance at scale 1: the positive pass alone
+        { "QwenImagePipeline", 4.0, 3.0, 2 },           // 1 + 4 × (3 − 1) = 9, rescaled to the positive prediction's norm: 3
+        { "QwenImagePipeline", 1.0, 3.0, 1 },           // true CFG only above 1
+        { "WanPipeline", 5.0, 11.0, 2 },                // 1 + 5 × (3 − 1), no rescaling
+        { "WanPipeline", 1.0, 3.0, 1 },
+    };
+
+    [Theory, MemberData(nameof(Guidance))]
+    public void Guidance_combines_the_two_predictions_as_the_reference_pipeline_does(string architecture, double scale, double expected, int calls)
     {
         using var scope = NewDisposeScope();
-        var module = PositiveThreeNegativeOne([2, 4, 8, 8]);
-        var extras = ImmutableDictionary<string, Tensor>.Empty.Add(Sd3FlowGrpo.Pooled, ones(2, 64)).Add(Sd3FlowGrpo.NegativePooled, zeros(2, 64));
-        var request = new ModelInputRequest(zeros(2, 4, 8, 8), full(2, 750f), null, ones(2, 7, 32), NegativePromptEmbeds: zeros(2, 7, 32)) { Extras = extras };
-        var config = Config("StableDiffusion3Pipeline", guidance);
-        var (positive, negative) = Prepare(Sd3FlowGrpo.Training, module, config, request);
-        var prediction = AdapterCalls.Forward(Sd3FlowGrpo.Training, module, config, positive, negative).OrThrow();
+        var (adapter, latents, prompt, config, extras) = architecture switch
+        {
+            "StableDiffusion3Pipeline" => (Sd3FlowGrpo.Training, zeros(2, 4, 8, 8), new long[] { 2, 7, 32 }, Config(architecture, guidance: scale),
+                ImmutableDictionary<string, Tensor>.Empty.Add(Sd3FlowGrpo.Pooled, ones(2, 64)).Add(Sd3FlowGrpo.NegativePooled, zeros(2, 64))),
+            "QwenImagePipeline" => (QwenImageFlowGrpo.Training, zeros(2, 16, 64), [2, 3, 16], Config(architecture, trueCfg: scale), ImmutableDictionary<string, Tensor>.Empty),
+            _ => (WanDanceGrpo.Training, zeros([1, 4, 2, 8, 8]), [1, 3, 16], Config(architecture, trueCfg: scale), ImmutableDictionary<string, Tensor>.Empty),
+        };
+        var module = PositiveThreeNegativeOne(latents.shape);
+        var request = new ModelInputRequest(latents, full(latents.shape[0], 500f), null, ones(prompt), NegativePromptEmbeds: zeros(prompt)) { Extras = extras };
+        var (positive, negative) = Prepare(adapter, module, config, request);
+        var prediction = AdapterCalls.Forward(adapter, module, config, positive, negative).OrThrow();
         Assert.Equal(expected, prediction.mean().item<float>(), 5);
-        Assert.Equal(guidance > 1 ? 2 : 1, module.Calls.Count);
+        Assert.Equal(calls, module.Calls.Count);
     }
 
     [Fact]
@@ -84,21 +98,6 @@ public sealed class AdapterArgumentTests
         Assert.Null(negative);
     }
 
-    [Theory]
-    [InlineData(4.0, 3.0, 2)]   // 1 + 4 × (3 − 1) = 9, rescaled to the positive prediction's norm: 3
-    [InlineData(1.0, 3.0, 1)]   // true CFG only above 1
-    public void Qwen_image_true_cfg_rescales_the_guided_prediction_to_the_positive_norm(double trueCfg, double expected, int calls)
-    {
-        using var scope = NewDisposeScope();
-        var module = PositiveThreeNegativeOne([2, 16, 64]);
-        var request = new ModelInputRequest(zeros(2, 16, 64), full(2, 500f), null, ones(2, 3, 16), NegativePromptEmbeds: zeros(2, 3, 16));
-        var config = Config("QwenImagePipeline", trueCfg: trueCfg);
-        var (positive, negative) = Prepare(QwenImageFlowGrpo.Training, module, config, request);
-        var prediction = AdapterCalls.Forward(QwenImageFlowGrpo.Training, module, config, positive, negative).OrThrow();
-        Assert.Equal(expected, prediction.mean().item<float>(), 5);
-        Assert.Equal(calls, module.Calls.Count);
-    }
-
     [Fact]
     public void Wan_gets_integer_timesteps_and_prompt_embeddings_zeroed_where_the_mask_is_zero()
     {
@@ -112,21 +111,6 @@ public sealed class AdapterArgumentTests
         Assert.Equal([2f, 2f, 0f], text[0].sum(1).div(16).data<float>().ToArray());
         Assert.False(positive.Contains("encoder_hidden_states_mask"), "the Wan transformer takes no mask");
         Assert.Null(negative);
-    }
-
-    [Theory]
-    [InlineData(5.0, 11.0, 2)]   // 1 + 5 × (3 − 1), no rescaling
-    [InlineData(1.0, 3.0, 1)]
-    public void Wan_guidance_is_plain_cfg_above_a_scale_of_one(double trueCfg, double expected, int calls)
-    {
-        using var scope = NewDisposeScope();
-        var module = PositiveThreeNegativeOne([1, 4, 2, 8, 8]);
-        var request = new ModelInputRequest(zeros([1, 4, 2, 8, 8]), full(1, 900f), null, ones(1, 3, 16), NegativePromptEmbeds: zeros(1, 3, 16));
-        var config = Config("WanPipeline", trueCfg: trueCfg);
-        var (positive, negative) = Prepare(WanDanceGrpo.Training, module, config, request);
-        var prediction = AdapterCalls.Forward(WanDanceGrpo.Training, module, config, positive, negative).OrThrow();
-        Assert.Equal(expected, prediction.mean().item<float>(), 5);
-        Assert.Equal(calls, module.Calls.Count);
     }
 
     /// <summary>VeRL-Omni's Wan 2.2 DanceGRPO recipe for 10 steps: <c>sd3_time_shift(5, linspace(1, 0, 11))[:10]</c>, as its documentation tabulates it.</summary>

@@ -1,10 +1,7 @@
 using Omni.Algebra.Adapters;
-using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
-using Omni.Effects.Random;
 using Omni.Facade.Pipelines;
 using Omni.Tests.Behaviour.Support;
-using static TorchSharp.torch;
 
 namespace Omni.Tests.Behaviour.Adapters;
 
@@ -14,7 +11,7 @@ public sealed class AdapterCopyTests
     [Fact]
     public void A_copy_with_another_forward_scores_the_stored_transition_with_that_forward()
     {
-        using var scope = NewDisposeScope();
+        using var scope = TorchSharp.torch.NewDisposeScope();
         using var folder = new TestModelFolder();
         using var module = new TinyDenoiser(TinyAdapter.Channels, TinyAdapter.PromptWidth);
         // The copy predicts the model's velocity plus one: its training path must see the shifted prediction.
@@ -23,7 +20,7 @@ public sealed class AdapterCopyTests
             .WithAdapter(TinyAdapter.Architecture, "flow_grpo", training, TinyAdapter.Rollout).Build();
         var original = Pipeline(TinyAdapter.Training);
         var copy = Pipeline(shifted);
-        using var trajectory = original.Rollout(module, NoiseSource.Seeded(1).Draw([2, 5, TinyAdapter.PromptWidth]), [3, 4]);
+        using var trajectory = original.Rollout(module, Omni.Effects.Random.NoiseSource.Seeded(1).Draw([2, 5, TinyAdapter.PromptWidth]), [3, 4]);
         var batch = trajectory.ToMicroBatch();
 
         var viaOriginal = original.Recompute(module, batch, 1);
@@ -40,6 +37,10 @@ public sealed class AdapterCopyTests
         var shapes = Omni.Shapes.Pipeline.ShapesAdapter.Training;
         var sd3 = Omni.Models.Adapters.Sd3FlowGrpo.Training;
         Assert.Equal("OmniShapesFlowGRPO", shapes.Name);
-        Assert.Equal(sd3 with { Name = shapes.Name }, shapes);
+        // Besides its name, only its decoder differs: its latents are the pixels themselves (SD3's is the folder's VAE).
+        Assert.Equal(sd3 with { Name = shapes.Name, BuildDecoder = shapes.BuildDecoder }, shapes);
+        var config = new Omni.Algebra.Config.DiffusionModelConfig { Path = "", Architecture = Omni.Shapes.Pipeline.ShapesAdapter.Key.Architecture };
+        Assert.Same(Decoding.FolderVae, sd3.BuildDecoder(config));
+        Assert.Equal(Omni.Shapes.Model.ShapesImages.Decode, Assert.IsType<Decoding.Custom>(shapes.BuildDecoder(config)).Decode);
     }
 }

@@ -69,6 +69,20 @@ public sealed class MixedPrecisionTests
     }
 
     [Fact]
+    public void Float32_weights_nest_so_an_export_inside_an_evaluation_leaves_the_evaluation_in_float32()
+    {
+        using var fixture = new TrainingFixture();
+        using var trainer = FlowGrpoTrainer.Create(fixture.Setup(Bf16(1)));
+        var afterInner = trainer.Precision.WithFloat32Weights(() =>
+        {
+            trainer.Precision.WithFloat32Weights(() => 0);   // the shapes job exports its LoRA inside its final evaluation
+            return fixture.Model.parameters().Select(p => p.dtype).Distinct().ToArray();
+        });
+        Assert.Equal([ScalarType.Float32], afterInner);
+        Assert.All(fixture.Model.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
+    }
+
+    [Fact]
     public async Task An_export_writes_the_float32_masters_and_leaves_the_model_in_bf16()
     {
         using var fixture = new TrainingFixture();

@@ -131,6 +131,8 @@ public sealed class TrainerTests
         var report = Assert.Single(observer.Reports);
         Assert.NotNull(report.SkipReason);
         Assert.Contains(where, report.SkipReason);
+        // The training path's flags are read once per update, yet the reason still says where the NaN first appeared.
+        if (where == "log-prob") Assert.Matches(@"at trained step \d+ \(micro-batch \d+\)", report.SkipReason);
         Assert.All(before, p => Assert.Equal(p.Value, fixture.Model.Snapshot()[p.Key]));
     }
 
@@ -146,6 +148,27 @@ public sealed class TrainerTests
         Assert.Contains("scorer unreachable", error.Message);
         Assert.Equal(2, observer.Reports.Count);
         Assert.All(observer.Reports, r => Assert.Contains("scorer unreachable", r.SkipReason));
+    }
+
+    [Fact]
+    public async Task Any_exception_from_a_custom_reward_skips_one_step_and_says_what_it_was()
+    {
+        using var fixture = new TrainingFixture();
+        var observer = new RecordingObserver();
+        var calls = 0;
+        // Fails on the first step's batches only (a custom reward with a bug that the data triggers once).
+        var flaky = new RewardFunction("flaky", async (batch, ct) =>
+        {
+            if (Interlocked.Increment(ref calls) <= 2) throw new InvalidOperationException("lookup table is empty");
+            return await TrainingFixture.Redness.Score(batch, ct);
+        });
+        using var trainer = FlowGrpoTrainer.Create(fixture.Setup(TrainingFixture.Quick(2) with { OverlapRewards = false }, flaky, observer));
+        var summary = await trainer.RunAsync();
+        Assert.Equal(2, observer.Reports.Count);
+        Assert.Contains("InvalidOperationException: lookup table is empty", observer.Reports[0].SkipReason);
+        Assert.Null(observer.Reports[1].SkipReason);
+        Assert.Equal(1, summary.SkippedSteps);
+        Assert.True(summary.OptimizerUpdates > 0);
     }
 
     [Fact]
