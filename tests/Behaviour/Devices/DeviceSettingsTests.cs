@@ -49,6 +49,23 @@ public sealed class DeviceSettingsTests
         Assert.Equal(expected, TrainingPrecisions.Parse(expected.Name()).OrThrow());
     }
 
+    [Theory]
+    [InlineData("bf16-mixed", TrainingPrecision.Bf16Mixed)]
+    [InlineData("BF16_MIXED", TrainingPrecision.Bf16Mixed)]
+    [InlineData("Bf16Mixed", TrainingPrecision.Bf16Mixed)]
+    [InlineData("fp32", TrainingPrecision.Float32)]
+    public void The_validating_binding_of_the_cli_takes_the_same_spellings(string value, TrainingPrecision expected)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new("training:Precision", value)]).Build();
+        var options = Omni.Facade.Configuration.TrainingOptionsBinding.Bind(configuration.GetSection("training"), new TrainingOptions()).OrThrow();
+        Assert.Equal(expected, options.Precision);
+        var bad = new ConfigurationBuilder().AddInMemoryCollection([new("training:Precision", "fp8")]).Build();
+        var error = Assert.Single(Omni.Facade.Configuration.TrainingOptionsBinding.Bind(bad.GetSection("training"), new TrainingOptions())
+            .Match(Succ: _ => [], Fail: e => e.ToList()));
+        Assert.Contains("training:Precision", error.Message);
+        Assert.Contains("fp8", error.Message);
+    }
+
     [Fact]
     public void A_bad_precision_is_a_configuration_error_that_names_the_value()
     {
