@@ -2,11 +2,15 @@
 // steps with a reward written here in C#.
 //
 //   dotnet pack Functional.sln -c Release                  (from the repository root: writes artifacts/packages)
-//   dotnet run -c Release --project samples/Omni.Samples.Consumer [-- <shapes model folder or ""> <run folder>]
+//   dotnet run -c Release --project samples/Omni.Samples.Consumer [-- <shapes model folder or ""> <run folder> <device>]
+//
+// <device> is auto (the default: CUDA from an installed PyTorch when it comes up, else the CPU), cpu, cuda or cuda:N.
 using Microsoft.Extensions.Logging;
+using Omni.Algebra.Devices;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
 using Omni.Algebra.Sde;
+using Omni.Effects.Devices;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
 using Omni.Models;
@@ -19,10 +23,15 @@ var folder = args is [{ Length: > 0 } given, ..] ? given
     : ShapesPipelineFolder.Bundled ?? throw new DirectoryNotFoundException("The Omni.Shapes package puts models/omni-shapes-tiny beside the app; it is missing.");
 var runDirectory = args is [_, { Length: > 0 } runFolder, ..] ? runFolder : Path.Combine("runs", "consumer-sample");
 
+// The backend comes up before any other torch call: CUDA can only be loaded into a process that has not loaded libtorch yet.
+var device = DeviceSettings.For(DeviceRequest.Parse(args is [_, _, { Length: > 0 } asked, ..] ? asked : "auto").OrThrow());
+var backend = TorchBackend.Initialize(device);
+Console.WriteLine(backend.Describe());
+
 // Omni logs what it loads and every training step; here to the console, one line each.
 using var loggers = LoggerFactory.Create(logging => logging.AddSimpleConsole(console => console.SingleLine = true));
 
-using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
+using var shapes = ShapesPipelineFolder.Load(folder).OrThrow().To(backend.Device);
 shapes.Eval();
 
 // The pipeline: the folder's configuration with an SDE sampler (η 0.7, so every step has a log-probability), the shapes
@@ -30,6 +39,7 @@ shapes.Eval();
 var pipelineBuilder = OmniPipelineBuilder.For(shapes.ModelConfig(folder, steps: 10))
     .WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries))
     .WithSde(SdeType.Sde, noiseLevel: 0.7)
+    .OnDevice(device)
     .WithLogging(loggers);
 var pipeline = pipelineBuilder.Build();
 

@@ -91,6 +91,6 @@ public sealed class ModelGoldenTests
         var unusedCount = report.Unexpected.Sum(k => file.Entries[k].Shape.Aggregate(1L, (a, b) => a * b));
         var count = module.parameters().Sum(p => p.numel()) + unusedCount;
         Assert.True(count == model.ParameterCount, $"{model.Name}: {count} parameters, the reference model has {model.ParameterCount}.");
-        return module;
+        return module.OnTestDevice();
     }
 }

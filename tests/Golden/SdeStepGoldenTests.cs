@@ -46,8 +46,8 @@ public sealed class SdeStepGoldenTests
         var (at, next) = mode switch
         {
             "given" => (StepAt.Index(c.Int("step_index")), NextSample.PrevSample(c.Input("prev_sample"))),
-            "seeded" => (StepAt.Index(c.Int("step_index")), NextSample.FromNoise(NoiseSource.Seeded(c.Long("noise_seed")).Draw(sample.shape))),
-            "seeded_list" => (StepAt.Index(c.Int("step_index")), NextSample.FromNoise(NoiseSource.PerSample(c.Longs("noise_seeds")).Draw(sample.shape))),
+            "seeded" => (StepAt.Index(c.Int("step_index")), NextSample.FromNoise(NoiseSource.Seeded(c.Long("noise_seed")).Draw(sample.shape, device: TestDevice.Device))),
+            "seeded_list" => (StepAt.Index(c.Int("step_index")), NextSample.FromNoise(NoiseSource.PerSample(c.Longs("noise_seeds")).Draw(sample.shape, device: TestDevice.Device))),
             "per_sample_t" => (StepAt.Timesteps(PerSampleTimesteps(c, state)), NextSample.PrevSample(c.Input("prev_sample"))),
             _ => throw new NotSupportedException($"{id}: unknown mode {mode}"),
         };
@@ -70,7 +70,7 @@ public sealed class SdeStepGoldenTests
     private static Tensor PerSampleTimesteps(GoldenCase c, Omni.Algebra.Schedules.SchedulerState state)
     {
         var timesteps = c.Input("timestep");
-        var located = timesteps.data<float>().ToArray().Select(t => (long)Omni.Algebra.Schedules.TimestepIndex.Of(state, t).OrThrow()).ToArray();
+        var located = timesteps.cpu().data<float>().ToArray().Select(t => (long)Omni.Algebra.Schedules.TimestepIndex.Of(state, t).OrThrow()).ToArray();
         Assert.Equal(c.Longs("step_indices"), located);
         c.NotUsed("step_index", "with per-sample timesteps each sample's step comes from its timestep (step_indices, checked above)");
         return timesteps;
@@ -87,14 +87,14 @@ public sealed class SdeStepGoldenTests
         var scheduler = new FlowMatchSdeScheduler(ManifestReading.Config(c));
         scheduler.SetTimesteps(ManifestReading.Request(c));
         var inputs = NoiseSource.Seeded(c.Long("model_output_seed"));
-        var latents = inputs.Draw(shape);
+        var latents = inputs.Draw(shape, device: TestDevice.Device);
         var all = new List<Tensor> { latents };
         var logProbs = new List<Tensor>();
         var stepSeedBase = c.Long("base");
         c.NotUsed("note", "prose describing the draws this test makes");
         foreach (var t in scheduler.State.Timesteps)
         {
-            var modelOutput = inputs.Draw(shape);
+            var modelOutput = inputs.Draw(shape, device: TestDevice.Device);
             var result = scheduler.Step(modelOutput, t, latents, Generators.Seeded((long)t + stepSeedBase));
             latents = result.PrevSample;
             all.Add(latents);

@@ -41,7 +41,7 @@ public sealed class TrajectoryGoldenTests
         var n = schedule.NumInferenceSteps;
 
         // The reference's rollouts are stochastic at every step: the window is the whole schedule.
-        var request = new RolloutRequest(zeros(shape[0], 1, 1), NoiseSource.PerSample(c.Longs("initial_noise_seeds")),
+        var request = new RolloutRequest(zeros(shape[0], 1, 1, device: TestDevice.Device), NoiseSource.PerSample(c.Longs("initial_noise_seeds")),
                                          NoiseSource.PerSample(c.Longs("step_noise_seeds")), new SdeWindow(0, n));
         using var trajectory = PipelineHelpers.Rollout(registries, new RolloutContext(model, schedule, config, request)).OrThrow();
         TensorAssert.Close(trajectory.Latents, c.Output("all_latents"), TensorAssert.Elementwise, id + " all_latents");

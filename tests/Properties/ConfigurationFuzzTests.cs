@@ -1,6 +1,7 @@
 using System.Globalization;
 using CsCheck;
 using Microsoft.Extensions.Configuration;
+using Omni.Algebra.Devices;
 using Omni.Facade.Configuration;
 using Omni.Training.Options;
 
@@ -37,7 +38,8 @@ public sealed class ConfigurationFuzzTests : IDisposable
         Gen.Double.Select(d => d.ToString("R", CultureInfo.InvariantCulture)),
         Gen.Double[0, 2].Select(d => d.ToString("R", CultureInfo.InvariantCulture)),
         Pick("true", "false", "True", "null", "~", "", " ", "NaN", "Infinity", "-0", "1e400", "99999999999999999999",
-                       "sde", "cps", "dance_sde", "Random", "progressive", "Cosine", "flow_grpo", "[1, 4]", "1,4", "abc", "½", "∞", "0x10"),
+                       "sde", "cps", "dance_sde", "Random", "progressive", "Cosine", "flow_grpo", "[1, 4]", "1,4", "abc", "½", "∞", "0x10",
+                       "bf16-mixed", "BF16_MIXED", "fp32", "fp8", "bf16"),
         Gen.String);
 
     private static Gen<string> Pick(params string[] choices) => Gen.Int[0, choices.Length - 1].Select(i => choices[i]);
@@ -113,6 +115,7 @@ public sealed class ConfigurationFuzzTests : IDisposable
             : type == typeof(long) ? long.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
             : type == typeof(double) ? double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out _)
             : type == typeof(bool) ? bool.TryParse(t, out _)
+            : type == typeof(TrainingPrecision) && t.ToLowerInvariant() is "fp32" or "bf16-mixed" or "bf16_mixed" ? true   // its converter's spellings
             : !type.IsEnum || Enum.GetNames(type).Any(n => string.Equals(n, t, StringComparison.OrdinalIgnoreCase));
     }
 }

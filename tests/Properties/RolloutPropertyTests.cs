@@ -14,7 +14,7 @@ public sealed class RolloutPropertyTests
     {
         var state = s.Schedule.State;
         var seeds = Enumerable.Range(0, (int)s.Shape[0]).Select(b => s.Seed % 1_000_000 + b).ToArray();
-        using var initial = NoiseSource.PerSample(seeds).Draw(s.Shape);
+        using var initial = NoiseSource.PerSample(seeds).Draw(s.Shape, device: TestDevice.Device);
         var stepNoise = NoiseSource.PerSample(seeds.Select(seed => seed + 1_000_000));
         var sde = new SdeSettings { SdeType = s.Type, NoiseLevel = s.NoiseLevel };
         return FlowRollout.Run(state, sde, window, initial, (x, _) => -0.3 * x + 0.1 * x.tanh(), stepNoise, recordMeans: true).OrThrow();
@@ -29,8 +29,8 @@ public sealed class RolloutPropertyTests
             using var scope = NewDisposeScope();
             var first = Rollout(s, Whole(s));
             var second = Rollout(s, Whole(s));
-            Assert.True(first.Latents.bytes.SequenceEqual(second.Latents.bytes), "latents differ between two runs with the same seeds");
-            Assert.True(first.LogProbs.bytes.SequenceEqual(second.LogProbs.bytes), "log-probs differ between two runs with the same seeds");
+            Assert.True(first.Latents.cpu().bytes.SequenceEqual(second.Latents.cpu().bytes), "latents differ between two runs with the same seeds");
+            Assert.True(first.LogProbs.cpu().bytes.SequenceEqual(second.LogProbs.cpu().bytes), "log-probs differ between two runs with the same seeds");
         }, iter: 40, print: s => s.ToString());
 
     /// <summary>
@@ -49,9 +49,9 @@ public sealed class RolloutPropertyTests
             var windowed = Rollout(s, window);
             Assert.Equal(new long[] { s.Shape[0], window.Length }, windowed.LogProbs.shape);
             Assert.Equal(window.Length + 1, windowed.Latents.shape[1]);
-            Assert.Equal(s.Schedule.State.Timesteps.Skip(window.Start).Take(window.Length), windowed.Timesteps[0].data<float>().ToArray());
+            Assert.Equal(s.Schedule.State.Timesteps.Skip(window.Start).Take(window.Length), windowed.Timesteps[0].cpu().data<float>().ToArray());
             // Up to the window the two rollouts ran the same η = 0 steps on the same latents.
             var ode = Rollout(s, new SdeWindow(window.Start, window.Start + 1));
-            Assert.True(ode.Latents.select(1, 0).contiguous().bytes.SequenceEqual(windowed.Latents.select(1, 0).contiguous().bytes), "the latent entering the window depends on the window's length");
+            Assert.True(ode.Latents.select(1, 0).contiguous().cpu().bytes.SequenceEqual(windowed.Latents.select(1, 0).contiguous().cpu().bytes), "the latent entering the window depends on the window's length");
         }, iter: 40, print: t => $"{t.Item1} start draw {t.Item2} length draw {t.Item3}");
 }

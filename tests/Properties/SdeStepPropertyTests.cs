@@ -14,10 +14,10 @@ public sealed class SdeStepPropertyTests
     private static (Tensor X, Tensor V, Tensor Noise) Inputs(StepCase s)
     {
         var source = NoiseSource.Seeded(s.Seed);
-        return (source.Draw(s.Shape), source.Draw(s.Shape), source.Draw(s.Shape));
+        return (source.Draw(s.Shape, device: TestDevice.Device), source.Draw(s.Shape, device: TestDevice.Device), source.Draw(s.Shape, device: TestDevice.Device));
     }
 
-    private static double[] Row(Tensor t, long b) => t[b].flatten().to(ScalarType.Float64).data<double>().ToArray();
+    private static double[] Row(Tensor t, long b) => t[b].flatten().to(ScalarType.Float64).cpu().data<double>().ToArray();
 
     private static StepResult Step(StepCase s, Tensor x, Tensor v, NextSample next, double? eta = null) =>
         SdeStep.Sample(s.Schedule.State, s.Type, StepAt.Index(s.StepIndex), x, v, eta ?? s.NoiseLevel, next).OrThrow();
@@ -158,7 +158,7 @@ public sealed class SdeStepPropertyTests
             Assert.Equal([s.Shape[0]], shared.LogProb.shape);
             Assert.Equal([s.Shape[0]], shared.SqrtDt.shape);
             Assert.Empty(shared.StdDevT.shape);
-            var timesteps = full(s.Shape[0], s.Schedule.State.Timesteps[s.StepIndex]);
+            var timesteps = full(s.Shape[0], s.Schedule.State.Timesteps[s.StepIndex], device: TestDevice.Device);
             var perSample = SdeStep.Sample(s.Schedule.State, s.Type, StepAt.Timesteps(timesteps), x, v, s.NoiseLevel, NextSample.PrevSample(shared.PrevSample)).OrThrow();
             Assert.Equal(new[] { s.Shape[0] }.Concat(Enumerable.Repeat(1L, s.Shape.Length - 1)), perSample.StdDevT.shape);
             foreach (var t in new[] { shared.PrevSample, shared.LogProb, shared.PrevSampleMean, shared.StdDevT, shared.SqrtDt, perSample.LogProb, perSample.StdDevT })

@@ -20,11 +20,11 @@ public sealed class TensorLifetimeTests
     {
         var state = FlowMatchSchedule.SetTimesteps(new SchedulerConfig { Shift = 3.0 }, 10).OrThrow();
         var noise = NoiseSource.Seeded(7);
-        using var x = noise.Draw([2, 8, 4]);
-        using var v = noise.Draw([2, 8, 4]);
-        using var eps = noise.Draw([2, 8, 4]);
-        using var t = full(2, state.Timesteps[3]);
-        using var etas = tensor(new[] { 0.5f, 0.7f });
+        using var x = noise.Draw([2, 8, 4], device: TestDevice.Device);
+        using var v = noise.Draw([2, 8, 4], device: TestDevice.Device);
+        using var eps = noise.Draw([2, 8, 4], device: TestDevice.Device);
+        using var t = full(2, state.Timesteps[3], device: TestDevice.Device);
+        using var etas = tensor(new[] { 0.5f, 0.7f }, device: TestDevice.Device);
         var before = Live();
         for (var k = 0; k < 20; k++)
         {

@@ -11,6 +11,8 @@ using Omni.Shapes.Pipeline;
 using Omni.Shapes.Pretraining;
 using static TorchSharp.torch;
 
+// The backend first, before any torch call (this tool runs on the CPU; `omni pretrain --device` is the device-aware way).
+Omni.Effects.Devices.TorchBackend.Initialize(Omni.Algebra.Devices.DeviceSettings.Cpu);
 var command = args.FirstOrDefault() ?? "help";
 var options = args.Skip(1).Select(a => a.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
 string S(string key, string fallback) => options.TryGetValue(key, out var v) ? v : fallback;

@@ -53,14 +53,16 @@ public static class DiffusionNftLoss
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var metrics = ImmutableDictionary<string, double>.Empty
-            .Add("actor/policy_loss", policyLoss.detach().item<float>())
-            .Add("actor/positive_loss", positiveLoss.detach().mean().item<float>())
-            .Add("actor/negative_loss", negativeLoss.detach().mean().item<float>())
-            .Add("actor/ref_kl_loss", referenceLoss.detach().item<float>())
-            .Add("actor/old_deviate", (current.detach() - old).pow(2).mean().item<float>())
-            .Add("actor/reward_prob_mean", probability.detach().mean().item<float>())
-            .Add("actor/total_loss", loss.detach().item<float>());
+        // 0-d float32 tensors on the loss's device: the trainer reads them once per update, not once per forward.
+        Tensor Keep(Tensor t) => t.to(ScalarType.Float32).MoveToOuterDisposeScope();
+        var metrics = ImmutableDictionary<string, Tensor>.Empty
+            .Add("actor/policy_loss", Keep(policyLoss.detach()))
+            .Add("actor/positive_loss", Keep(positiveLoss.detach().mean()))
+            .Add("actor/negative_loss", Keep(negativeLoss.detach().mean()))
+            .Add("actor/ref_kl_loss", Keep(referenceLoss.detach()))
+            .Add("actor/old_deviate", Keep((current.detach() - old).pow(2).mean()))
+            .Add("actor/reward_prob_mean", Keep(probability.detach().mean()))
+            .Add("actor/total_loss", Keep(loss.detach()));
         return new LossResult(loss, metrics);
     }
 

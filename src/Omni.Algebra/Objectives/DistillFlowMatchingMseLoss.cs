@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using static TorchSharp.torch;
 
 namespace Omni.Algebra.Objectives;
 
@@ -16,6 +17,6 @@ public static class DistillFlowMatchingMseLoss
     public static LossResult Compute(LossInputs inputs)
     {
         var loss = (inputs.Output("noise_pred") - inputs.Datum("teacher_noise_pred").detach()).pow(2).mean();
-        return new LossResult(loss, ImmutableDictionary<string, double>.Empty.Add("actor/distill_fm_mse_loss", loss.detach().item<float>()));
+        return new LossResult(loss, ImmutableDictionary<string, Tensor>.Empty.Add("actor/distill_fm_mse_loss", loss.detach()));
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using static TorchSharp.torch;
 
 namespace Omni.Algebra.Objectives;
 
@@ -16,6 +17,6 @@ public static class DistillKlLoss
     public static LossResult Compute(LossInputs inputs)
     {
         var loss = KlLoss.MeanShift(inputs.Output("prev_sample_mean"), inputs.Datum("teacher_prev_sample_mean").detach(), inputs.Output("std_dev_t"));
-        return new LossResult(loss, ImmutableDictionary<string, double>.Empty.Add("actor/distill_kl_loss", loss.detach().item<float>()));
+        return new LossResult(loss, ImmutableDictionary<string, Tensor>.Empty.Add("actor/distill_kl_loss", loss.detach()));
     }
 }

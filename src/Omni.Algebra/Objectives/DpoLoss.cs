@@ -64,17 +64,19 @@ public static class DpoLoss
 
     private static Tensor Rejected(Tensor t) => t.slice(0, 1, t.shape[0], 2);
 
-    private static ImmutableDictionary<string, double> Metrics(Tensor loss, Tensor inside, Tensor winnerShift, Tensor loserShift, double beta)
+    private static ImmutableDictionary<string, Tensor> Metrics(Tensor loss, Tensor inside, Tensor winnerShift, Tensor loserShift, double beta)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var chosen = -0.5 * beta * winnerShift.detach();
         var rejected = -0.5 * beta * loserShift.detach();
-        return ImmutableDictionary<string, double>.Empty
-            .Add("actor/dpo_loss", loss.detach().item<float>())
-            .Add("actor/implicit_acc", ((inside.detach() > 0).sum().to(ScalarType.Float32) / inside.shape[0]).item<float>())
-            .Add("rewards/chosen", chosen.mean().item<float>())
-            .Add("rewards/rejected", rejected.mean().item<float>())
-            .Add("rewards/margins", (chosen - rejected).mean().item<float>());
+        // 0-d float32 tensors on the loss's device: the trainer reads them once per update, not once per forward.
+        Tensor Keep(Tensor t) => t.to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return ImmutableDictionary<string, Tensor>.Empty
+            .Add("actor/dpo_loss", Keep(loss.detach()))
+            .Add("actor/implicit_acc", Keep(((inside.detach() > 0).sum().to(ScalarType.Float32) / inside.shape[0])))
+            .Add("rewards/chosen", Keep(chosen.mean()))
+            .Add("rewards/rejected", Keep(rejected.mean()))
+            .Add("rewards/margins", Keep((chosen - rejected).mean()));
     }
 }

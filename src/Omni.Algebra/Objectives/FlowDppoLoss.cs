@@ -57,7 +57,7 @@ public static class FlowDppoLoss
         return sqrtDt.reshape(shape);
     }
 
-    private static ImmutableDictionary<string, double> Metrics(Tensor logRatio, Tensor ratio, Tensor klPerSample, Tensor highKl,
+    private static ImmutableDictionary<string, Tensor> Metrics(Tensor logRatio, Tensor ratio, Tensor klPerSample, Tensor highKl,
         Tensor positiveRemoved, Tensor negativeRemoved, Tensor removed, Tensor keep)
     {
         using var scope = NewDisposeScope();
@@ -65,16 +65,18 @@ public static class FlowDppoLoss
         var lr = logRatio.detach();
         var r = ratio.detach();
         var kl = klPerSample.detach();
-        double Fraction(Tensor mask) => mask.to(ScalarType.Float32).mean().item<float>();
-        return ImmutableDictionary<string, double>.Empty
-            .Add("actor/ppo_kl", (-lr).mean().item<float>())
-            .Add("actor/approx_kl", (0.5 * lr.pow(2)).mean().item<float>())
-            .Add("actor/ratio_mean", r.mean().item<float>())
-            .Add("actor/ratio_std", r.std(unbiased: false).item<float>())
-            .Add("actor/ratio_min", r.min().item<float>())
-            .Add("actor/ratio_max", r.max().item<float>())
-            .Add("actor/kl_new_old_mean", kl.mean().item<float>())
-            .Add("actor/kl_new_old_max", kl.max().item<float>())
+        // 0-d float32 tensors on the loss's device: the trainer reads them once per update, not once per forward.
+        Tensor Keep(Tensor t) => t.to(ScalarType.Float32).MoveToOuterDisposeScope();
+        Tensor Fraction(Tensor mask) => Keep(mask.to(ScalarType.Float32).mean());
+        return ImmutableDictionary<string, Tensor>.Empty
+            .Add("actor/ppo_kl", Keep((-lr).mean()))
+            .Add("actor/approx_kl", Keep((0.5 * lr.pow(2)).mean()))
+            .Add("actor/ratio_mean", Keep(r.mean()))
+            .Add("actor/ratio_std", Keep(r.std(unbiased: false)))
+            .Add("actor/ratio_min", Keep(r.min()))
+            .Add("actor/ratio_max", Keep(r.max()))
+            .Add("actor/kl_new_old_mean", Keep(kl.mean()))
+            .Add("actor/kl_new_old_max", Keep(kl.max()))
             .Add("actor/kl_mask_fraction", Fraction(highKl))
             .Add("actor/pos_rm_fraction", Fraction(positiveRemoved))
             .Add("actor/neg_rm_fraction", Fraction(negativeRemoved))

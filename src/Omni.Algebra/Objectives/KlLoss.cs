@@ -17,7 +17,7 @@ public static class KlLoss
     public static LossResult Compute(LossInputs inputs)
     {
         var loss = MeanShift(inputs.Output("prev_sample_mean"), inputs.Datum("ref_prev_sample_mean").detach(), inputs.Output("std_dev_t"));
-        return new LossResult(loss, ImmutableDictionary<string, double>.Empty.Add("actor/kl_loss", loss.detach().item<float>()));
+        return new LossResult(loss, ImmutableDictionary<string, Tensor>.Empty.Add("actor/kl_loss", loss.detach()));
     }
 
     /// <summary>

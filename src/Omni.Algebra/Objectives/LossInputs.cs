@@ -29,7 +29,43 @@ public sealed record LossInputs(ImmutableDictionary<string, Tensor> ModelOutput,
     public Tensor? OptionalDatum(string key) => Data.TryGetValue(key, out var t) ? t : null;
 }
 
-/// <summary>A scalar loss (with its autograd graph) and the metrics the reference logs for it.</summary>
-/// <param name="Loss">The 0-d loss tensor.</param>
-/// <param name="Metrics">Named metrics such as <c>actor/ppo_kl</c>.</param>
-public sealed record LossResult(Tensor Loss, ImmutableDictionary<string, double> Metrics);
+/// <summary>
+/// A scalar loss (with its autograd graph) and the metrics the reference logs for it. Built-in losses keep their metrics
+/// on the loss's device (<see cref="DeviceMetrics"/>, detached 0-d float32 tensors) so a trainer can accumulate them there
+/// and read them once per update; <see cref="Metrics"/> reads them to the host in one batched transfer when asked.
+/// </summary>
+public sealed record LossResult
+{
+    private readonly ImmutableDictionary<string, double> _hostMetrics;
+    private ImmutableDictionary<string, double>? _read;
+
+    /// <summary>A loss with metrics already on the host (custom losses may simply do this).</summary>
+    public LossResult(Tensor loss, ImmutableDictionary<string, double> metrics) =>
+        (Loss, _hostMetrics, DeviceMetrics) = (loss, metrics, ImmutableDictionary<string, Tensor>.Empty);
+
+    /// <summary>A loss with metrics left on the device (detached 0-d tensors).</summary>
+    public LossResult(Tensor loss, ImmutableDictionary<string, Tensor> deviceMetrics) =>
+        (Loss, _hostMetrics, DeviceMetrics) = (loss, ImmutableDictionary<string, double>.Empty, deviceMetrics);
+
+    /// <summary>The 0-d loss tensor.</summary>
+    public Tensor Loss { get; }
+
+    /// <summary>Metrics reported as host values (read nothing).</summary>
+    public ImmutableDictionary<string, double> HostMetrics => _hostMetrics;
+
+    /// <summary>Metrics still on the device, by name (empty for losses that report host values).</summary>
+    public ImmutableDictionary<string, Tensor> DeviceMetrics { get; }
+
+    /// <summary>Every metric as a host value, such as <c>actor/ppo_kl</c> (device metrics read in one transfer, once).</summary>
+    public ImmutableDictionary<string, double> Metrics => _read ??= _hostMetrics.SetItems(ReadAll(DeviceMetrics));
+
+    /// <summary>Reads 0-d tensors to the host with one transfer.</summary>
+    public static ImmutableDictionary<string, double> ReadAll(IReadOnlyDictionary<string, Tensor> values)
+    {
+        if (values.Count == 0) return ImmutableDictionary<string, double>.Empty;
+        using var scope = NewDisposeScope();
+        var keys = values.Keys.ToArray();
+        var host = stack(keys.Select(k => values[k].detach().to(ScalarType.Float64).reshape(1)).ToArray()).cpu().data<double>().ToArray();
+        return keys.Select((k, i) => (k, host[i])).ToImmutableDictionary(p => p.k, p => p.Item2);
+    }
+}

@@ -16,18 +16,22 @@ internal static class PolicyRatio
         return perSample.mean();
     }
 
-    /// <summary><c>actor/ppo_kl</c>, the clip fractions (both sides) and the ratio's mean and (unbiased) std.</summary>
-    public static ImmutableDictionary<string, double> Metrics(Tensor oldLogProb, Tensor logProb, Tensor ratio, double clipRatio)
+    /// <summary>
+    /// <c>actor/ppo_kl</c>, the clip fractions (both sides) and the ratio's mean and (unbiased) std, as 0-d float32 tensors
+    /// on the ratio's device (nothing is read to the host here).
+    /// </summary>
+    public static ImmutableDictionary<string, Tensor> Metrics(Tensor oldLogProb, Tensor logProb, Tensor ratio, double clipRatio)
     {
         using var scope = NewDisposeScope();
         var r = ratio.detach();
         var deviation = r - 1;
-        return ImmutableDictionary<string, double>.Empty
-            .Add("actor/ppo_kl", (oldLogProb - logProb.detach()).mean().item<float>())
-            .Add("actor/pg_clipfrac", (deviation.abs() > clipRatio).to(ScalarType.Float32).mean().item<float>())
-            .Add("actor/pg_clipfrac_higher", (deviation > clipRatio).to(ScalarType.Float32).mean().item<float>())
-            .Add("actor/pg_clipfrac_lower", ((1 - r) > clipRatio).to(ScalarType.Float32).mean().item<float>())
-            .Add("actor/ratio_mean", r.mean().item<float>())
-            .Add("actor/ratio_std", r.numel() > 1 ? r.std().item<float>() : double.NaN);
+        Tensor Keep(Tensor t) => t.to(ScalarType.Float32).MoveToOuterDisposeScope();
+        return ImmutableDictionary<string, Tensor>.Empty
+            .Add("actor/ppo_kl", Keep((oldLogProb - logProb.detach()).mean()))
+            .Add("actor/pg_clipfrac", Keep((deviation.abs() > clipRatio).to(ScalarType.Float32).mean()))
+            .Add("actor/pg_clipfrac_higher", Keep((deviation > clipRatio).to(ScalarType.Float32).mean()))
+            .Add("actor/pg_clipfrac_lower", Keep(((1 - r) > clipRatio).to(ScalarType.Float32).mean()))
+            .Add("actor/ratio_mean", Keep(r.mean()))
+            .Add("actor/ratio_std", Keep(r.numel() > 1 ? r.std() : full([], float.NaN, ScalarType.Float32, r.device)));
     }
 }

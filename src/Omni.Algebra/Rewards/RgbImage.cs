@@ -34,8 +34,9 @@ public sealed record RgbImage(int Width, int Height, ReadOnlyMemory<byte> Pixels
         if (images.dim() != 4 || images.shape[1] != 3)
             throw new ArgumentException($"Images must be (B, 3, H, W); got ({string.Join(", ", images.shape)}).", nameof(images));
         using var scope = NewDisposeScope();
-        using var bytes = images.detach().to(CPU).to(ScalarType.Float32).mul(255f).round().clamp(0, 255)
-            .to(ScalarType.Byte).permute(0, 2, 3, 1).contiguous();
+        // Quantised where the images are, so only bytes cross to the host (one read for the whole batch).
+        using var bytes = images.detach().to(ScalarType.Float32).mul(255f).round().clamp(0, 255)
+            .to(ScalarType.Byte).permute(0, 2, 3, 1).contiguous().to(CPU);
         var all = bytes.data<byte>().ToArray();
         int b = (int)images.shape[0], h = (int)images.shape[2], w = (int)images.shape[3], size = h * w * 3;
         return Enumerable.Range(0, b).Select(i => new RgbImage(w, h, all.AsMemory(i * size, size))).ToArray();

@@ -20,6 +20,12 @@ public static class CommonOptions
     /// <summary><c>--seed</c>.</summary>
     public static Option<long?> Seed() => new("--seed") { Description = "Seed (prompts, noise, windows)." };
 
+    /// <summary><c>--device</c>: where the model runs (configuration key <c>omni:device</c>).</summary>
+    public static Option<string?> Device() => new("--device") { Description = "auto (default: CUDA when it comes up, else the CPU), cpu, cuda or cuda:N. Also the configuration key omni:device; the CUDA libtorch folder is omni:libtorch_dir or OMNI_LIBTORCH_DIR." };
+
+    /// <summary><c>--precision</c>: training arithmetic (configuration key <c>training:Precision</c>).</summary>
+    public static Option<string?> Precision() => new("--precision") { Description = "float32 (default) or bf16-mixed: float32 master weights and optimizer state, bfloat16 transformer compute, float32 scheduler maths and log-probs." };
+
     /// <summary>Flags given explicitly, as configuration pairs (absent flags are left out so lower layers show through).</summary>
     public static IEnumerable<KeyValuePair<string, string?>> Pairs(params (string Key, object? Value)[] flags) =>
         flags.Where(f => f.Value is not null)

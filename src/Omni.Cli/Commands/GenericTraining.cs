@@ -6,6 +6,7 @@ using Omni.Effects.Prompts;
 using Omni.Facade.Configuration;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
+using Omni.Algebra.Devices;
 using Omni.Training.Options;
 using static LanguageExt.Prelude;
 
@@ -20,9 +21,12 @@ public static class GenericTraining
             ? Success<OmniError, TrainingOptions>(options)
             : Fail<OmniError, TrainingOptions>(problems);
 
-    /// <summary>Validates every setting, then builds and runs the training as one rank of <paramref name="session"/>; returns the exit code.</summary>
+    /// <summary>
+    /// Validates every setting, then builds and runs the training as one rank of <paramref name="session"/> on
+    /// <paramref name="backend"/>'s device; returns the exit code.
+    /// </summary>
     public static async Task<int> Run(IConfiguration configuration, string runDirectory, IReadOnlyList<string> rewards, bool fresh,
-                                      RankSession session, CancellationToken stop)
+                                      Omni.Effects.Devices.BackendInfo backend, RankSession session, CancellationToken stop)
     {
         var problems = new List<OmniError>();
         var promptsPath = configuration["omni:prompts"];
@@ -48,7 +52,7 @@ public static class GenericTraining
         var config = model.Match(c => c, _ => throw new InvalidOperationException("validated above"));
         using var prompts = PromptEmbeddings.Load(promptsPath!);
         using var loggers = CliLogging.Create(configuration);
-        var builder = OmniTraining.From(OmniPipelineBuilder.For(config))
+        var builder = OmniTraining.From(OmniPipelineBuilder.For(config).OnDevice(CliDevice.Settings(configuration)))
             .WithLogging(loggers)
             .ObserveWith(new Omni.Training.Observers.ProgressObserver(Console.Out, !Console.IsOutputRedirected))
             .WithPrompts(prompts)
@@ -60,8 +64,9 @@ public static class GenericTraining
         foreach (var (reward, weight) in parsedRewards) builder = builder.WithReward(reward, weight);
         if (teacher is not null) builder = builder.WithTeacher(teacher);
         if (fresh) builder = builder.StartFresh();
-        if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: false));
+        if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: bound.Options.Precision == Omni.Algebra.Devices.TrainingPrecision.Bf16Mixed));
         using var run = builder.Build();
+        session.Say($"training on {backend.DeviceName} in {bound.Options.Precision.Name()}");
         var summary = await run.RunAsync(stop);
         var code = RunOutcome.Report(summary, speak: session.IsLeader);
         // A collective in a multi-rank run: every rank reaches it with the same code.

@@ -19,13 +19,15 @@ public static class PretrainCommand
         var lr = new Option<double?>("--lr") { Description = "Peak learning rate (default 1e-3, cosine decay)." };
         var noise = new Option<double?>("--caption-noise") { Description = "Share of images paired with another prompt's caption (default 0.5, as the bundled model; 0 = clean captions)." };
         var seed = CommonOptions.Seed();
+        var device = CommonOptions.Device();
         var command = new Command("pretrain", "Flow-matching pretraining of the tiny shapes text-to-image model (resumes from its checkpoint; Ctrl-C stops and keeps it).")
         {
-            output, steps, batch, lr, noise, seed,
+            output, steps, batch, lr, noise, seed, device,
         };
         command.SetAction((result, _) => CliFailure.Guard(async () =>
         {
             await Task.Yield();
+            var backend = CliDevice.Select(result.GetValue(device));
             var defaults = new ShapesPretrainingOptions { OutputFolder = result.GetValue(output)! };
             var options = defaults with
             {
@@ -34,6 +36,7 @@ public static class PretrainCommand
                 LearningRate = result.GetValue(lr) ?? defaults.LearningRate,
                 CaptionNoise = result.GetValue(noise) ?? defaults.CaptionNoise,
                 Seed = result.GetValue(seed) ?? defaults.Seed,
+                Device = backend.Device,
                 TextEncoder = new ShapesTextEncoderConfig { VocabSize = ShapesVocabulary.Words.Count, MaxPositionEmbeddings = ShapesVocabulary.MaxTokens },
             };
             if (options.Problems() is { Count: > 0 } problems) throw new ArgumentException(string.Join(" ", problems));

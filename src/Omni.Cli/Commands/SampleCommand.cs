@@ -29,14 +29,16 @@ public static class SampleCommand
         var steps = new Option<int>("--steps") { Description = "Sampling steps.", DefaultValueFactory = _ => ShapesSampling.DefaultSteps };
         var guidance = new Option<double>("--guidance") { Description = "Classifier-free guidance scale.", DefaultValueFactory = _ => ShapesSampling.DefaultGuidanceScale };
         var noise = new Option<double>("--noise-level") { Description = "SDE noise level η (0 = deterministic ODE sampling; log-probs need η > 0).", DefaultValueFactory = _ => 0.0 };
+        var device = CommonOptions.Device();
         var trajectory = new Option<bool>("--trajectory") { Description = "Also save trajectory.safetensors: latents, log_probs, timesteps, prev_sample_means (use with --noise-level > 0)." };
         var command = new Command("sample", "Generate images from prompts with a shapes pipeline folder (the bundled model by default).")
         {
-            model, lora, prompt, seeds, firstSeed, output, steps, guidance, noise, trajectory,
+            model, lora, prompt, seeds, firstSeed, output, steps, guidance, noise, trajectory, device,
         };
         command.SetAction((result, _) => CliFailure.Guard(async () =>
         {
             await Task.Yield();
+            var backend = CliDevice.Select(result.GetValue(device));
             var folder = ModelLocator.Resolve(result.GetValue(model));
             if (!ModelLocator.IsShapes(folder))
                 throw new ArgumentException($"'{folder}' is not a shapes pipeline; for diffusers folders use the library (OmniPipeline.Rollout with prompt embeddings).");
@@ -52,6 +54,7 @@ public static class SampleCommand
             using var shapes = ShapesPipelineFolder.Load(folder).Match(p => p, e => throw new ArgumentException(e.Message));
             if (result.GetValue(lora) is { } adapter)
                 Omni.Models.Lora.LoraFiles.AttachFrom(shapes.Transformer, adapter, Omni.Effects.Random.Generators.Seeded(0));
+            shapes.To(backend.Device);
             shapes.Eval();
             var eta = result.GetValue(noise);
             var config = shapes.ModelConfig(folder, steps: result.GetValue(steps), guidanceScale: result.GetValue(guidance),

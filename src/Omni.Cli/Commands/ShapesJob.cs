@@ -6,6 +6,7 @@ using Omni.Algebra.Rewards;
 using Omni.Algebra.Sde;
 using Omni.Algebra.Training;
 using Omni.Algebra.Config;
+using Omni.Algebra.Devices;
 using Omni.Cli.Cli;
 using Omni.Cli.Distributed;
 using Omni.Facade.Configuration;
@@ -106,18 +107,19 @@ public static class ShapesJob
     }
 
     /// <summary>
-    /// Runs <c>omni train</c> on a shapes pipeline folder, as one rank of <paramref name="session"/>. Every setting is checked
-    /// before any work (the held-out evaluation alone takes a minute), and every problem is reported at once. Every rank
-    /// trains its share of each step; rank 0 alone evaluates, draws the grids, prints and writes the final model.
+    /// Runs <c>omni train</c> on a shapes pipeline folder, as one rank of <paramref name="session"/>, on
+    /// <paramref name="backend"/>'s device. Every setting is checked before any work (the held-out evaluation alone takes a
+    /// minute), and every problem is reported at once. Every rank trains its share of each step; rank 0 alone evaluates,
+    /// draws the grids, prints and writes the final model.
     /// </summary>
     public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh,
-                                        RankSession session, CancellationToken stop)
+                                        Omni.Effects.Devices.BackendInfo backend, RankSession session, CancellationToken stop)
     {
         // Everything the command line can get wrong is checked before any sample is drawn (only the model itself is loaded), and
         // reported at once.
         var problems = new List<OmniError>();
         var registries = ShapesAdapter.Register(BuiltInAdapters.Registries);
-        using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
+        using var shapes = ShapesPipelineFolder.Load(folder).OrThrow().To(backend.Device);
         shapes.Eval();
         var sampling = ShapesSampling.Default;
         // The reference's keys (actor_rollout_ref:model:algorithm, pipeline:num_inference_steps / guidance_scale, algo:noise_level /
@@ -152,16 +154,16 @@ public static class ShapesJob
         var (objectives, overrides) = (plan.Match(p => p, _ => throw new InvalidOperationException("validated above")),
                                        bound.Match(c => c, _ => throw new InvalidOperationException("validated above")));
 
-        using var teacher = teacherFolder is null ? null : ShapesPipelineFolder.Load(teacherFolder).OrThrow();
+        using var teacher = teacherFolder is null ? null : ShapesPipelineFolder.Load(teacherFolder).OrThrow().To(backend.Device);
         teacher?.Eval();
         var model = shapes.ModelConfig(folder, algorithm, steps: overrides.Pipeline.NumInferenceSteps, guidanceScale: overrides.Pipeline.GuidanceScale ?? 1.0,
                                        sde: overrides.Sde);
 
         // A frozen copy for full fine-tuning's reference (KL, DPO, NFT's ref_kl_coef), loaded only when the objective needs one
         // (LoRA's reference is the base with adapters off).
-        using var reference = !trainsLora && objectives.NeedsReference(trainingOptions) ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
+        using var reference = !trainsLora && objectives.NeedsReference(trainingOptions) ? ShapesPipelineFolder.Load(folder).OrThrow().To(backend.Device) : null;
         reference?.Eval();
-        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(registries);
+        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(registries).OnDevice(CliDevice.Settings(configuration));
         using var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
         using var loggers = CliLogging.Create(configuration);
         var builder = OmniTraining.From(pipeline)
@@ -182,7 +184,7 @@ public static class ShapesJob
             : loraRank > 0 ? builder.WithLora(loraRank, overrides.Lora.Alpha, ["all-linear"])
             : builder.FullFineTuning();
         if (fresh) builder = builder.StartFresh();
-        if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: false));
+        if (session.Collectives is { } collectives) builder = builder.WithDataParallel(collectives, session.Sharding, RankSession.PrecisionFor(bf16Compute: trainingOptions.Precision == TrainingPrecision.Bf16Mixed));
         builder.Validate();
 
         Directory.CreateDirectory(runDirectory);
@@ -198,7 +200,7 @@ public static class ShapesJob
         session.Barrier();
 
         using var run = builder.Build();
-        session.Say(TrainableLine(run));
+        session.Say($"{TrainableLine(run)} on {backend.DeviceName} in {trainingOptions.Precision.Name()}");
         using var budget = CancellationTokenSource.CreateLinkedTokenSource(stop);
         if (budgetSeconds is { } seconds) budget.CancelAfter(TimeSpan.FromSeconds(seconds));
         var summary = await run.RunAsync(budget.Token);
@@ -227,7 +229,7 @@ public static class ShapesJob
         try
         {
             if (loraFile is not null) Console.WriteLine($"LoRA adapters: {loraFile} (diffusers) and adapter_model.safetensors + adapter_config.json (PEFT)");
-            return Finish(shapes, runDirectory, before, summary.StepsCompleted, heldOutSeeds, mergeLora: run.Lora is not null,
+            return Finish(run, shapes, runDirectory, before, summary.StepsCompleted, heldOutSeeds, mergeLora: run.Lora is not null,
                           (algorithm, objectives.Loss.Name, budgetSeconds));
         }
         finally { session.Barrier(); }
@@ -248,17 +250,22 @@ public static class ShapesJob
         return $"training {full:N0} parameters in {trained.Count} tensors ({kind}); FSDP over {parallel.WorldSize} rank{(parallel.WorldSize == 1 ? "" : "s")}: {trained.Sum(p => p.ShardElements):N0} per rank";
     }
 
-    // Rank 0's end of a completed run: the held-out evaluation after training (as it trained: with its adapters, before they
-    // are merged), the grid, the final model and the summary.
-    private static int Finish(ShapesPipeline shapes, string runDirectory, ShapesEvaluationResult? before, int steps, int heldOutSeeds, bool mergeLora,
+    // Rank 0's end of a completed run: the held-out evaluation after training, the grid, the final model and the summary.
+    private static int Finish(OmniTrainingRun run, ShapesPipeline shapes, string runDirectory, ShapesEvaluationResult? before, int steps, int heldOutSeeds, bool mergeLora,
                               (string Algorithm, string Loss, double? BudgetSeconds) objective)
     {
         shapes.Eval();
         var final = Path.Combine(runDirectory, "final-model");
-        var after = before is null ? null : ShapesEvaluation.HeldOutReward(shapes, heldOutSeeds);
-        if (after is not null) SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
-        if (mergeLora) Omni.Models.Lora.LoraAdapters.Merge(shapes.Transformer);
-        ShapesPipelineFolder.Save(shapes, final);
+        // The trained model is evaluated as it trained (with its adapters, before they are merged), and evaluated and saved in
+        // float32 — under bf16-mixed, the float32 master weights —, as before training.
+        var after = run.WithFloat32Weights(() =>
+        {
+            var score = before is null ? null : ShapesEvaluation.HeldOutReward(shapes, heldOutSeeds);
+            if (score is not null) SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
+            if (mergeLora) Omni.Models.Lora.LoraAdapters.Merge(shapes.Transformer);
+            ShapesPipelineFolder.Save(shapes, final);
+            return score;
+        });
         if (before is null || after is null)
         {
             Console.WriteLine($"trained model: {final} (not evaluated: omni:evaluate=false)");

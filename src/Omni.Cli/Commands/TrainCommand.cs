@@ -22,10 +22,12 @@ public static class TrainCommand
         var fresh = new Option<bool>("--fresh") { Description = "Ignore the run folder's checkpoint and start over." };
         var nproc = new Option<int?>("--nproc") { Description = "Start this many ranks on this machine through MPICH's mpiexec (CPU: the cores are split between them; CUDA: one GPU each). `mpiexec -n N omni train …` works too." };
         var sharding = new Option<string?>("--sharding") { Description = "How several ranks split the model: ddp (default: every rank holds the weights, gradients are averaged) or fsdp (parameters, gradients and optimizer state sharded)." };
-        var backend = new Option<string?>("--backend") { Description = "Collectives: auto (default: NCCL for GPU tensors, MPI otherwise), mpi or nccl." };
+        var collectivesBackend = new Option<string?>("--backend") { Description = "Collectives: auto (default: NCCL for GPU tensors, MPI otherwise), mpi or nccl." };
+        var device = CommonOptions.Device();
+        var precision = CommonOptions.Precision();
         var command = new Command("train", "RL fine-tuning: Flow-GRPO, GRPO-Guard, Flow-DPPO, DPO, DiffusionNFT or distillation (--set actor_rollout_ref:model:algorithm=…). With no arguments: FlowGRPO on the bundled shapes model (≈10 min on 2 cores).")
         {
-            model, config, set, seed, run, steps, prompts, reward, lora, fresh, nproc, sharding, backend,
+            model, config, set, seed, run, steps, prompts, reward, lora, fresh, device, precision, nproc, sharding, collectivesBackend,
         };
         command.SetAction((result, _) => CliFailure.Guard(async () =>
         {
@@ -33,12 +35,15 @@ public static class TrainCommand
             var configuration = CliConfiguration.Build(result.GetValue(config),
                 CommonOptions.Pairs(("actor_rollout_ref:model:path", folder), ("training:Steps", result.GetValue(steps)),
                                     ("training:Seed", result.GetValue(seed)), ("omni:prompts", result.GetValue(prompts)), ("omni:lora", result.GetValue(lora)),
-                                    (RankSession.ShardingKey, result.GetValue(sharding)), (RankSession.BackendKey, result.GetValue(backend)))
+                                    (RankSession.ShardingKey, result.GetValue(sharding)), (RankSession.BackendKey, result.GetValue(collectivesBackend)),
+                                    (CliDevice.DeviceKey, result.GetValue(device)), ("training:Precision", result.GetValue(precision)))
                     .Concat(CliConfiguration.ParseSettings(result.GetValue(set) ?? [])));
             var runDirectory = result.GetValue(run)
                 ?? Path.Combine("runs", ModelLocator.IsShapes(folder) ? "shapes" : new DirectoryInfo(folder).Name);
             var isShapes = ModelLocator.IsShapes(folder);
             var options = isShapes ? ShapesJob.Options(configuration) : GenericTraining.Options(configuration);
+            // The launcher (--nproc) makes no torch call and chooses no device: each rank it starts re-runs these arguments
+            // (--device included) and brings its own backend up.
             if (result.GetValue(nproc) is { } ranks)
             {
                 if (ranks < 1) throw new ArgumentException($"--nproc must be at least 1, got {ranks}.");
@@ -50,14 +55,20 @@ public static class TrainCommand
                     return await RankLauncher.Run(ranks, LaunchChecks.WithoutNproc(Environment.GetCommandLineArgs()[1..]), runDirectory);
                 }
             }
-            using var session = StartRank(configuration, options);
+            // In each rank, in this order: its GPU (CUDA_VISIBLE_DEVICES, no torch call), then the backend (the first torch
+            // call; CUDA reads the variable as it comes up), then the collectives on that device and the rank's CPU threads
+            // (torch.set_num_threads loads libtorch, so it must follow the backend). Rank 0 alone prints the device line.
+            var layout = Omni.Effects.Distributed.RankEnvironment.Current().Match(l => l, _ => Omni.Effects.Distributed.RankEnvironment.SingleProcess);
+            Omni.Effects.Distributed.RankPlacement.AssignGpu(layout);
+            var backend = CliDevice.Select(configuration, announce: layout.IsLeader);
+            using var session = StartRank(configuration, options, layout, backend.Device);
             if (session is null) return ExitCodes.BadInput;
             using var interrupt = new Interrupt(announce: session.IsLeader);
             try
             {
                 return isShapes
-                    ? await ShapesJob.Train(configuration, folder, runDirectory, result.GetValue(reward) ?? [], result.GetValue(fresh), session, interrupt.Token)
-                    : await GenericTraining.Run(configuration, runDirectory, result.GetValue(reward) ?? [], result.GetValue(fresh), session, interrupt.Token);
+                    ? await ShapesJob.Train(configuration, folder, runDirectory, result.GetValue(reward) ?? [], result.GetValue(fresh), backend, session, interrupt.Token)
+                    : await GenericTraining.Run(configuration, runDirectory, result.GetValue(reward) ?? [], result.GetValue(fresh), backend, session, interrupt.Token);
             }
             catch (Exception e) when (session.IsDistributed)
             {
@@ -70,14 +81,14 @@ public static class TrainCommand
     // Launch problems are refused before any model is loaded (the job checks its own settings next, also before any work).
     // They are the same on every rank: rank 0 reports them, the others leave quietly with the same exit code.
     private static RankSession? StartRank(Microsoft.Extensions.Configuration.IConfiguration configuration,
-                                          LanguageExt.Validation<Omni.Algebra.Errors.OmniError, Omni.Training.Options.TrainingOptions> options)
+                                          LanguageExt.Validation<Omni.Algebra.Errors.OmniError, Omni.Training.Options.TrainingOptions> options,
+                                          Omni.Effects.Distributed.RankEnvironment layout, TorchSharp.torch.Device device)
     {
-        var layout = Omni.Effects.Distributed.RankEnvironment.Current().Match(l => l, _ => Omni.Effects.Distributed.RankEnvironment.SingleProcess);
         try
         {
             LaunchChecks.Validate(configuration, layout.WorldSize, options, withOptionProblems: false);
-            // The model lives on the CPU until a device option exists; the device decides between MPI and NCCL.
-            return RankSession.Start(configuration, TorchSharp.torch.CPU);
+            // The device the model lives on decides between MPI and NCCL (--backend auto).
+            return RankSession.Start(configuration, device);
         }
         catch (Omni.Algebra.Errors.OmniException) when (!layout.IsLeader)
         {

@@ -63,6 +63,17 @@ public sealed record PromptEmbeddings(
             Prompts.IsDefaultOrEmpty ? [] : [.. indices.Select(i => Prompts[(int)i])]);
     }
 
+    /// <summary>
+    /// The same embeddings on <paramref name="device"/> (tensors already there are shared, not copied). Masks and extras
+    /// move too; the texts stay.
+    /// </summary>
+    public PromptEmbeddings To(Device device)
+    {
+        static Tensor? Move(Tensor? t, Device d) => t is null ? null : Devices.Placement.On(t, d);
+        return new PromptEmbeddings(Move(PromptEmbeds, device)!, Move(PromptEmbedsMask, device), Move(NegativePromptEmbeds, device),
+            Move(NegativePromptEmbedsMask, device), Extras.ToImmutableDictionary(p => p.Key, p => Move(p.Value, device)!), Prompts);
+    }
+
     /// <summary>Writes embeddings in this layout (for tools that precompute them).</summary>
     public void Save(string path)
     {

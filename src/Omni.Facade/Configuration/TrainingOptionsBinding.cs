@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Globalization;
 using System.Reflection;
 using LanguageExt;
@@ -122,8 +123,24 @@ public static class TrainingOptionsBinding
             _ when type == typeof(bool) => bool.TryParse(trimmed, out var b) ? Ok(b) : Expect("true or false"),
             _ when type.IsEnum => Enum.GetNames(type).FirstOrDefault(n => string.Equals(n, trimmed, StringComparison.OrdinalIgnoreCase)) is { } name
                 ? Ok(Enum.Parse(type, name))
+                : OwnSpelling(type, trimmed) is { } value ? Ok(value)
                 : Expect($"one of [{string.Join(", ", Enum.GetNames(type))}]"),
             _ => Expect($"a value of type {type.Name}"),
         };
+    }
+
+    // An enum with a converter of its own also takes that converter's spellings (TrainingPrecision: bf16-mixed).
+    private static object? OwnSpelling(Type type, string text)
+    {
+        var converter = TypeDescriptor.GetConverter(type);
+        if (converter.GetType() == typeof(EnumConverter)) return null;
+        try
+        {
+            return converter.ConvertFromInvariantString(text);
+        }
+        catch (Exception e) when (e is FormatException or ArgumentException or NotSupportedException)
+        {
+            return null;
+        }
     }
 }

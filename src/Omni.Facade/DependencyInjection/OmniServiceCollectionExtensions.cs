@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Omni.Algebra.Adapters;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
+using Omni.Effects.Devices;
 using Omni.Facade.Configuration;
 using Omni.Facade.Pipelines;
 
@@ -25,9 +26,11 @@ public static class OmniServiceCollectionExtensions
     /// <summary>
     /// Registers <see cref="IOptions{OmniModelOptions}"/> bound from <paramref name="configuration"/>'s
     /// <c>actor_rollout_ref:model</c> section (validated on start: one failure lists every problem), the
-    /// <see cref="AdapterRegistries"/> (built-in objectives and architectures plus <paramref name="registries"/>, if given) and an
-    /// <see cref="OmniPipeline"/> singleton built from both, reporting through the container's <c>ILoggerFactory</c> when it
-    /// has one (<c>services.AddLogging(…)</c>).
+    /// <see cref="AdapterRegistries"/> (built-in objectives and architectures plus <paramref name="registries"/>, if given),
+    /// <see cref="IOptions{OmniDeviceOptions}"/> from the <c>omni</c> section (<c>device</c>, <c>libtorch_dir</c>,
+    /// <c>allow_tf32</c>; validated on start), the process's <see cref="BackendInfo"/> (brought up on first use, which for
+    /// CUDA must precede any other torch call) and an <see cref="OmniPipeline"/> singleton on that device, reporting through
+    /// the container's <c>ILoggerFactory</c> when it has one (<c>services.AddLogging(…)</c>).
     /// </summary>
     public static IServiceCollection AddOmni(this IServiceCollection services, IConfiguration configuration,
                                              Func<AdapterRegistries, AdapterRegistries>? registries = null)
@@ -40,12 +43,20 @@ public static class OmniServiceCollectionExtensions
                       "The Omni model configuration is invalid; see OmniModelOptions.Problems.")
             .ValidateOnStart();
         services.AddSingleton<IValidateOptions<OmniModelOptions>, ProblemReporter>();
+        services.AddOptions<OmniDeviceOptions>()
+            .Configure(options => configuration.GetSection(OmniDeviceOptions.Section).Bind(options))
+            .Validate(options => options.ToSettings().IsRight, $"omni:device must be one of {Omni.Algebra.Devices.DeviceRequest.Spellings}.")
+            .ValidateOnStart();
+        services.AddSingleton(provider =>
+            TorchBackend.Initialize(provider.GetRequiredService<IOptions<OmniDeviceOptions>>().Value.ToSettings().OrThrow()));
         services.AddSingleton(_ => (registries ?? (r => r))(Omni.Models.BuiltInAdapters.Registries));
         services.AddSingleton(provider =>
         {
             var model = provider.GetRequiredService<IOptions<OmniModelOptions>>().Value.Model!;
+            var device = provider.GetRequiredService<IOptions<OmniDeviceOptions>>().Value.ToSettings().OrThrow();
+            provider.GetRequiredService<BackendInfo>();
             var loggers = provider.GetService<Microsoft.Extensions.Logging.ILoggerFactory>() ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
-            return OmniPipelineBuilder.For(model).WithRegistries(provider.GetRequiredService<AdapterRegistries>()).WithLogging(loggers).Build();
+            return OmniPipelineBuilder.For(model).WithRegistries(provider.GetRequiredService<AdapterRegistries>()).OnDevice(device).WithLogging(loggers).Build();
         });
         return services;
     }

@@ -5,6 +5,7 @@ using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rollouts;
 using Omni.Algebra.Schedules;
+using Omni.Effects.Devices;
 using Omni.Effects.Random;
 using static TorchSharp.torch;
 
@@ -17,8 +18,11 @@ namespace Omni.Facade.Pipelines;
 public sealed class OmniPipeline
 {
     internal OmniPipeline(DiffusionModelConfig config, AdapterRegistries registries, TrainingAdapter training,
-                          Option<RolloutAdapter> rollout, SchedulerState schedule)
-        => (Config, Registries, Training, RolloutAdapter, Schedule) = (config, registries, training, rollout, schedule);
+                          Option<RolloutAdapter> rollout, SchedulerState schedule, Device device)
+        => (Config, Registries, Training, RolloutAdapter, Schedule, Device) = (config, registries, training, rollout, schedule, device);
+
+    /// <summary>The device models are loaded to and rollouts run on (prompt embeddings are moved there).</summary>
+    public Device Device { get; }
 
     /// <summary>The validated configuration.</summary>
     public DiffusionModelConfig Config { get; }
@@ -59,9 +63,12 @@ public sealed class OmniPipeline
             $"No rollout pipeline registered for {Config.Key}. Register one with OmniPipelineBuilder.WithAdapter(…, rollout).")]));
         var generators = seeds.Select(Generators.Seeded).ToArray();
         var noise = NoiseSource.From(generators);
-        var request = new RolloutRequest(promptEmbeds, noise, noise, null, promptEmbedsMask, negativePromptEmbeds, negativePromptEmbedsMask)
+        // Inputs follow the pipeline's device; the noise is drawn on the CPU and moved by the rollout.
+        Tensor? Here(Tensor? t) => t?.On(Device);
+        var request = new RolloutRequest(Here(promptEmbeds)!, noise, noise, null, Here(promptEmbedsMask), Here(negativePromptEmbeds),
+                                         Here(negativePromptEmbedsMask))
         {
-            Extras = extras ?? ImmutableDictionary<string, Tensor>.Empty,
+            Extras = extras?.ToImmutableDictionary(p => p.Key, p => p.Value.On(Device)) ?? ImmutableDictionary<string, Tensor>.Empty,
             ChooseWindows = (settings, steps) => SdeWindows.PerSample(settings, steps, generators),
         };
         return adapter.Run(new RolloutContext(module, Schedule, Config, request)).OrThrow();
@@ -77,11 +84,13 @@ public sealed class OmniPipeline
 
     /// <summary>
     /// The model to train: the adapter's <see cref="TrainingAdapter.BuildModule"/> if it builds one, otherwise the
-    /// folder's <c>transformer/</c> loaded strictly under diffusers' parameter names (cast to <paramref name="dtype"/>).
+    /// folder's <c>transformer/</c> loaded strictly under diffusers' parameter names (cast to <paramref name="dtype"/>),
+    /// on <see cref="Device"/>.
     /// </summary>
     /// <exception cref="OmniException">The adapter builds no module and the folder's transformer cannot be loaded; the message says to give the adapter a <c>BuildModule</c>.</exception>
-    public IDenoiser LoadDenoiser(ScalarType? dtype = null) =>
-        Training.BuildModule(Config).Match(
+    public IDenoiser LoadDenoiser(ScalarType? dtype = null)
+    {
+        var denoiser = Training.BuildModule(Config).Match(
             Some: module => module,
             None: () => Omni.Models.Loading.TransformerLoader.Load(Config.Path, dtype: dtype)
                 .MapLeft(e => e with
@@ -91,17 +100,20 @@ public sealed class OmniPipeline
                               + "to build your module and load its weights (WeightLoader.Load); see docs/adding-an-adapter.md.",
                 })
                 .OrThrow());
+        if (denoiser is TorchSharp.torch.nn.Module module) module.MoveTo(Device);
+        return denoiser;
+    }
 
     /// <summary>
-    /// The decoder the adapter chooses (<see cref="TrainingAdapter.BuildDecoder"/>): the folder's VAE, the architecture's
-    /// own function, or null when rewards score latents (<see cref="Decoding.None"/>).
+    /// The decoder the adapter chooses (<see cref="TrainingAdapter.BuildDecoder"/>): the folder's VAE (loaded on
+    /// <see cref="Device"/>), the architecture's own function, or null when rewards score latents (<see cref="Decoding.None"/>).
     /// </summary>
     /// <exception cref="OmniException">The adapter asks for the folder's VAE and the folder has none Omni can load.</exception>
     public Func<Tensor, Tensor>? LoadDecoder() => Training.BuildDecoder(Config) switch
     {
         Decoding.Custom custom => custom.Decode,
         Decoding.Latents => null,
-        _ => Omni.Facade.Training.FolderDecoder.For(Config.Path),
+        _ => Omni.Facade.Training.FolderDecoder.For(Config.Path, Device),
     };
 
     /// <summary>

@@ -3,10 +3,12 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Omni.Algebra.Adapters;
 using Omni.Algebra.Config;
+using Omni.Algebra.Devices;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rollouts;
 using Omni.Algebra.Schedules;
 using Omni.Algebra.Sde;
+using Omni.Effects.Devices;
 using Omni.Effects.Diffusers;
 using Omni.Effects.Plugins;
 using static LanguageExt.Prelude;
@@ -82,8 +84,32 @@ public sealed record OmniPipelineBuilder
     public OmniPipelineBuilder WithAdapter(string architecture, string algorithm, TrainingAdapter training, RolloutAdapter? rollout = null) =>
         this with { Registrations = Registrations.Add(r => r.Register(new AdapterKey(architecture, algorithm), training, rollout)) };
 
+    /// <summary>The device settings to bring up at <see cref="Build"/>; null runs where this process's backend is
+    /// (<see cref="TorchBackend.Device"/>: the CPU unless a device was chosen).</summary>
+    public DeviceSettings? Device { get; init; }
+
+    /// <summary>
+    /// Runs the model on <paramref name="device"/> (<c>auto</c>, <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>). The backend is
+    /// chosen at <see cref="Build"/> (<see cref="TorchBackend.Initialize"/>): for CUDA that must come before any other
+    /// torch call of the process, so call it first (or build first) in a program that makes tensors of its own.
+    /// </summary>
+    /// <exception cref="OmniException">The device string is not one of the accepted spellings.</exception>
+    public OmniPipelineBuilder OnDevice(string device) => OnDevice(DeviceRequest.Parse(device).OrThrow());
+
+    /// <summary>Runs the model on the requested device (see <see cref="OnDevice(string)"/>).</summary>
+    public OmniPipelineBuilder OnDevice(DeviceRequest device) => this with { Device = (Device ?? new DeviceSettings()) with { Device = device } };
+
+    /// <summary>Runs the model with these device settings (device, CUDA libtorch folder, TF32).</summary>
+    public OmniPipelineBuilder OnDevice(DeviceSettings settings) => this with { Device = settings };
+
     /// <summary>Starts from other registries than the built-ins.</summary>
     public OmniPipelineBuilder WithRegistries(AdapterRegistries registries) => this with { Registries = registries };
+
+    // The backend comes up only once everything else is valid: loading libraries cannot be undone.
+    private Validation<OmniError, TorchSharp.torch.Device> ChosenDevice() =>
+        Device is { } settings
+            ? TorchBackend.TryInitialize(settings).Map(b => b.Device).ToValidation()
+            : Success<OmniError, TorchSharp.torch.Device>(TorchBackend.Device);
 
     /// <summary>Validates everything and builds the pipeline; throws <see cref="OmniException"/> listing every problem.</summary>
     public OmniPipeline Build() => TryBuild().OrThrow();
@@ -114,12 +140,12 @@ public sealed record OmniPipelineBuilder
                 .Bind(r => r.Training.Get(valid.Key).MapLeft(e => Unregistered(e, valid, r)).ToValidation().Bind(training =>
                     (valid.Lora.Enabled ? training.ValidateLora(valid) : Success<OmniError, DiffusionModelConfig>(valid))
                     .Bind(_ => training.Schedule(schedulerConfig, valid))
-                    .Map(schedule =>
+                    .Bind(schedule => ChosenDevice().Map(device =>
                     {
-                        log.LogInformation("{Key}: adapter {Adapter}, {Steps} steps, {Sde} η={NoiseLevel}", valid.Key, training.Name,
-                                           schedule.NumInferenceSteps, valid.Sde.SdeType, valid.Sde.NoiseLevel);
-                        return new OmniPipeline(valid, r, training, r.Rollout.Peek(valid.Key), schedule);
-                    })));
+                        log.LogInformation("{Key}: adapter {Adapter}, {Steps} steps, {Sde} η={NoiseLevel} on {Device}", valid.Key, training.Name,
+                                           schedule.NumInferenceSteps, valid.Sde.SdeType, valid.Sde.NoiseLevel, device);
+                        return new OmniPipeline(valid, r, training, r.Rollout.Peek(valid.Key), schedule, device);
+                    }))));
         });
     }
 

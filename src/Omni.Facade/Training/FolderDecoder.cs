@@ -1,4 +1,5 @@
 using Omni.Algebra.Errors;
+using Omni.Effects.Devices;
 using Omni.Effects.Diffusers;
 using Omni.Models.Loading;
 using static TorchSharp.torch;
@@ -10,7 +11,11 @@ public static class FolderDecoder
 {
     /// <summary>Latents → images in [0, 1] through the folder's VAE.</summary>
     /// <exception cref="OmniException">The folder has no VAE Omni can load; use <c>WithDecoder</c>.</exception>
-    public static Func<Tensor, Tensor> For(string folder)
+    public static Func<Tensor, Tensor> For(string folder) => For(folder, CPU);
+
+    /// <summary>Latents → images in [0, 1] through the folder's VAE, loaded on <paramref name="device"/>.</summary>
+    /// <exception cref="OmniException">The folder has no VAE Omni can load; use <c>WithDecoder</c>.</exception>
+    public static Func<Tensor, Tensor> For(string folder, Device device)
     {
         var config = Path.Combine(folder, "vae", "config.json");
         if (!File.Exists(config))
@@ -20,7 +25,7 @@ public static class FolderDecoder
         var name = JsonFiles.Read(config).Map(ComponentConfig.ClassName).OrThrow();
         if (name == "AutoencoderKL")
         {
-            var vae = VaeLoader.LoadAutoencoderKL(folder).OrThrow();
+            var vae = VaeLoader.LoadAutoencoderKL(folder).OrThrow().MoveTo(device);
             return latents =>
             {
                 using var noGrad = no_grad();

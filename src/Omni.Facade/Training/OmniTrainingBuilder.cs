@@ -8,6 +8,7 @@ using Omni.Algebra.Adapters;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rewards;
+using Omni.Effects.Devices;
 using Omni.Effects.Distributed;
 using Omni.Effects.Distributed.Sharding;
 using Omni.Effects.Prompts;
@@ -101,8 +102,12 @@ public sealed record OmniTrainingBuilder
     /// <summary>How a multi-rank run splits the model (DDP by default).</summary>
     public ShardingMode Sharding { get; init; } = ShardingMode.Ddp;
 
-    /// <summary>FSDP's gather and reduce dtypes (the parameters' own dtype, float32 reduction by default).</summary>
-    public ShardingPrecision ShardingPrecision { get; init; } = ShardingPrecision.Full;
+    /// <summary>
+    /// FSDP's gather and reduce dtypes. Null (the default) follows <see cref="TrainingOptions.Precision"/>: bf16-mixed gathers
+    /// in bfloat16 (<see cref="ShardingPrecision.Bf16Compute"/>, the float32 shards being the masters), float32 gathers the
+    /// parameters' own dtype (<see cref="ShardingPrecision.Full"/>); reductions are float32 either way.
+    /// </summary>
+    public ShardingPrecision? ShardingPrecision { get; init; }
 
     /// <summary>Sets the training prompts.</summary>
     public OmniTrainingBuilder WithPrompts(PromptEmbeddings prompts) => this with { Prompts = prompts };
@@ -147,6 +152,20 @@ public sealed record OmniTrainingBuilder
     /// <summary>Trains every parameter of the transformer.</summary>
     public OmniTrainingBuilder FullFineTuning() => this with { Lora = null, LoraWeights = null };
 
+    /// <summary>Trains on <paramref name="device"/> (<c>auto</c>, <c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>): the policy, the KL
+    /// reference, the decoder and the prompt embeddings are moved there at <see cref="Build"/>. See
+    /// <see cref="OmniPipelineBuilder.OnDevice(string)"/> for when the backend comes up.</summary>
+    public OmniTrainingBuilder OnDevice(string device) => WithPipeline(p => p.OnDevice(device));
+
+    /// <summary>Trains on the requested device.</summary>
+    public OmniTrainingBuilder OnDevice(Omni.Algebra.Devices.DeviceRequest device) => WithPipeline(p => p.OnDevice(device));
+
+    /// <summary>Trains with these device settings (device, CUDA libtorch folder, TF32).</summary>
+    public OmniTrainingBuilder OnDevice(Omni.Algebra.Devices.DeviceSettings settings) => WithPipeline(p => p.OnDevice(settings));
+
+    /// <summary>Sets the training arithmetic: float32, or bf16-mixed (float32 master weights, bfloat16 transformer compute).</summary>
+    public OmniTrainingBuilder WithPrecision(Omni.Algebra.Devices.TrainingPrecision precision) => WithOptions(o => o with { Precision = precision });
+
     /// <summary>Adds β·KL to the reference policy.</summary>
     public OmniTrainingBuilder WithKl(double coefficient) => WithOptions(o => o with { UseKl = true, KlCoefficient = coefficient });
 
@@ -179,7 +198,7 @@ public sealed record OmniTrainingBuilder
     /// pictures and <c>config.json</c>.
     /// </summary>
     public OmniTrainingBuilder WithDataParallel(ICollectives collectives, ShardingMode sharding = ShardingMode.Ddp, ShardingPrecision? precision = null) =>
-        this with { Collectives = collectives, Sharding = sharding, ShardingPrecision = precision ?? ShardingPrecision.Full };
+        this with { Collectives = collectives, Sharding = sharding, ShardingPrecision = precision };
 
     /// <summary>Starts fresh even if the run folder has a checkpoint (it is then overwritten as the run goes).</summary>
     public OmniTrainingBuilder StartFresh() => this with { Resume = false };
@@ -239,7 +258,10 @@ public sealed record OmniTrainingBuilder
         var loaded = new List<IDisposable>();
         try
         {
-            var module = Module ?? Owned((nn.Module)pipeline.LoadDenoiser(ScalarType.Float32), loaded);
+            // Everything the run touches lives on the pipeline's device (adapters attach on their layer's device); noise is
+            // still drawn on the CPU and moved.
+            var device = pipeline.Device;
+            var module = (Module ?? Owned((nn.Module)pipeline.LoadDenoiser(ScalarType.Float32), loaded)).MoveTo(device);
             var lora = adapter is not null ? LoraFiles.AttachFrom(module, adapter.Path, Generators.Seeded(LoraSeed)) : Lora;
             if (lora is not null)
             {
@@ -247,9 +269,9 @@ public sealed record OmniTrainingBuilder
                 LoraAdapters.TrainOnlyAdapters(module);
             }
             var reference = lora is null && objectives.NeedsReference(Options)
-                ? Reference ?? (IDenoiser)Owned((nn.Module)pipeline.LoadDenoiser(ScalarType.Float32), loaded)
+                ? OnDevice(Reference, device) ?? (IDenoiser)Owned((nn.Module)pipeline.LoadDenoiser(ScalarType.Float32), loaded)
                 : null;
-            var teacher = objectives.NeedsTeacher ? Teacher ?? (IDenoiser)Owned(LoadTeacher(pipeline), loaded) : null;
+            var teacher = objectives.NeedsTeacher ? OnDevice(Teacher, device) ?? (IDenoiser)Owned(LoadTeacher(pipeline), loaded) : null;
             var parallel = Distribute(module, ref reference, ref teacher);
             var policy = new Policy
             {
@@ -260,7 +282,7 @@ public sealed record OmniTrainingBuilder
             var combined = Omni.Rewards.MultiReward.Combine([.. Rewards]);
             var setup = new TrainingSetup
             {
-                Policy = policy, Prompts = Prompts!, Reward = combined.Evaluate, Decode = decode,
+                Policy = policy, Prompts = Prompts!.To(device), Reward = combined.Evaluate, Decode = decode,
                 Options = Options, RunDirectory = RunDirectory, Resume = Resume, Objectives = pipeline.Registries.Objectives,
                 // Rank 0 alone reports: the other ranks' observers would write the same files.
                 Observers = !parallel.IsLeader ? [] : DefaultObservers ? StandardObservers.For(RunDirectory, Options, Loggers).AddRange(Observers) : Observers,
@@ -296,13 +318,16 @@ public sealed record OmniTrainingBuilder
         if (Collectives is not { } c || (c.WorldSize == 1 && Sharding != ShardingMode.Fsdp)) return DataParallel.SingleProcess;
         GradientBuckets.Broadcast(c, module.parameters());
         if (Sharding != ShardingMode.Fsdp) return new DataParallel(c, Sharding);
-        var shards = FullyShardedModule.Shard(module, c, ShardingPrecision);
+        // Under bf16-mixed the gathers make the bf16 compute copies; the trainer leaves the sharded module uncast.
+        var gathers = ShardingPrecision ?? (Options.Precision == Omni.Algebra.Devices.TrainingPrecision.Bf16Mixed
+            ? Omni.Effects.Distributed.Sharding.ShardingPrecision.Bf16Compute : Omni.Effects.Distributed.Sharding.ShardingPrecision.Full);
+        var shards = FullyShardedModule.Shard(module, c, gathers);
         // The frozen reference and teacher are sharded too (gathered plainly for their no-grad passes).
         FullyShardedModule? ShardFrozen(ref IDenoiser? denoiser)
         {
             if (denoiser is not nn.Module frozen) return null;
             GradientBuckets.Broadcast(c, frozen.parameters());
-            var sharded = FullyShardedModule.Shard(frozen, c, ShardingPrecision);
+            var sharded = FullyShardedModule.Shard(frozen, c, gathers);
             denoiser = sharded.Wrap(denoiser);
             return sharded;
         }
@@ -317,11 +342,11 @@ public sealed record OmniTrainingBuilder
         return module;
     }
 
-    // The teacher folder's transformer, frozen, in eval mode.
+    // The teacher folder's transformer, frozen, in eval mode, on the student's device.
     private nn.Module LoadTeacher(OmniPipeline student)
     {
         var teacher = OmniPipeline.FromFolder(TeacherFolder!).WithRegistries(student.Registries).WithAlgorithm(student.Config.Algorithm).Build();
-        var module = (nn.Module)teacher.LoadDenoiser(ScalarType.Float32);
+        var module = ((nn.Module)teacher.LoadDenoiser(ScalarType.Float32)).MoveTo(student.Device);
         module.eval();
         foreach (var p in module.parameters()) p.requires_grad_(false);
         return module;
@@ -342,6 +367,12 @@ public sealed record OmniTrainingBuilder
             },
             lora, lora_weights = LoraWeights, training = Options, rewards = Rewards.Select(r => new { r.Reward.Name, r.Weight }),
         }, new JsonSerializerOptions { WriteIndented = true, Converters = { new JsonStringEnumConverter() } }));
+
+    private static IDenoiser? OnDevice(IDenoiser? denoiser, Device device)
+    {
+        if (denoiser is nn.Module module) module.MoveTo(device);
+        return denoiser;
+    }
 }
 
 /// <summary>Entry points of the training facade.</summary>

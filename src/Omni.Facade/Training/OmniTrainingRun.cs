@@ -34,10 +34,11 @@ public sealed class OmniTrainingRun : IDisposable
     /// (<c>adapter_model.safetensors</c> + <c>adapter_config.json</c>; <c>PeftModel.from_pretrained(transformer, folder)</c>),
     /// see <see cref="LoraFiles"/>. Full fine-tuning: the transformer weights under diffusers' names
     /// (<c>diffusion_pytorch_model.safetensors</c>). With EMA on, the averaged trained tensors too (<c>ema.safetensors</c>).
+    /// Always float32: under bf16-mixed the master weights are written, not their bfloat16 copies.
     /// </summary>
     /// <remarks>
     /// In a multi-rank run every rank must call it: FSDP first gathers the full parameters back (a collective), then rank 0
-    /// writes while the others wait.
+    /// writes (inside <see cref="WithFloat32Weights{T}"/>) while the others wait.
     /// </remarks>
     public string Export(string folder)
     {
@@ -47,13 +48,20 @@ public sealed class OmniTrainingRun : IDisposable
         parallel.Shards?.Unshard();
         try
         {
-            return parallel.IsLeader ? Write(folder, ema) : Path.Combine(folder, _lora is not null ? LoraFiles.DiffusersWeights : "diffusion_pytorch_model.safetensors");
+            return parallel.IsLeader ? WithFloat32Weights(() => Write(folder, ema)) : Path.Combine(folder, _lora is not null ? LoraFiles.DiffusersWeights : "diffusion_pytorch_model.safetensors");
         }
         finally
         {
             parallel.Barrier();
         }
     }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> with the model holding its float32 trained weights: under bf16-mixed the model is cast
+    /// to float32 and given the master values for the call, then returned to bfloat16 (use it to evaluate or save a model
+    /// at full precision); under float32, and under FSDP (whose float32 shards are the masters), it just runs the action.
+    /// </summary>
+    public T WithFloat32Weights<T>(Func<T> action) => Trainer.Precision.WithFloat32Weights(action);
 
     private string Write(string folder, IReadOnlyDictionary<string, TorchSharp.torch.Tensor>? ema)
     {

@@ -1,5 +1,6 @@
 using Omni.Algebra.Config;
 using Omni.Algebra.Schedules;
+using Omni.Effects.Devices;
 using Omni.Effects.Random;
 using Omni.Models.Sd3;
 using Omni.Shapes.Model;
@@ -73,6 +74,17 @@ public sealed class ShapesPipeline : IDisposable
         },
         Sde = sde ?? new SdeSettings { NoiseLevel = 0.0 },
     };
+
+    /// <summary>The device of the modules' weights.</summary>
+    public TorchSharp.torch.Device Device => Transformer.parameters().First().device;
+
+    /// <summary>Moves both modules to <paramref name="device"/> in place (their parameters are replaced: build optimizers afterwards).</summary>
+    public ShapesPipeline To(TorchSharp.torch.Device device)
+    {
+        TextEncoder.MoveTo(device);
+        Transformer.MoveTo(device);
+        return this;
+    }
 
     /// <summary>Puts both modules in evaluation mode.</summary>
     public void Eval()

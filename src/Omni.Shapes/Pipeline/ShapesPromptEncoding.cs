@@ -46,8 +46,10 @@ public static class ShapesPromptEncoding
             using var _ = ids;
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            var (embeds, pooled) = encoder.forward(ids);
-            using var empty = EmptyTokens();
+            // Token ids are made on the host; the embeddings are computed where the encoder's weights are.
+            var device = encoder.parameters().First().device;
+            var (embeds, pooled) = encoder.forward(ids.to(device));
+            using var empty = EmptyTokens().to(device);
             var (negative, negativePooled) = encoder.forward(empty);
             var n = texts.Count;
             var extras = ImmutableDictionary<string, Tensor>.Empty

@@ -29,6 +29,7 @@ public static class ShapesPretraining
         var pipeline = ShapesPipeline.Create(options.TextEncoder, options.Denoiser, options.Seed);
         try
         {
+            if (options.Device is { } device) pipeline.To(device); // before the optimizer: moving replaces the parameters
             var parameters = Parameters(pipeline);
             using var optimizer = optim.AdamW(parameters, options.LearningRate, beta1: 0.9, beta2: 0.99, weight_decay: options.WeightDecay);
             var start = options.Resume
@@ -89,10 +90,11 @@ public static class ShapesPretraining
         var stepSeed = StepSeed(options.Seed, step);
         using var batch = PretrainingBatch.Draw(new System.Random((int)(stepSeed & int.MaxValue)), options.BatchSize, pipeline.ImageSize, options.TextDropout, options.CaptionNoise);
         using var generator = Generators.Seeded((long)(stepSeed >> 1));
-        var noise = randn(batch.Images.shape, ScalarType.Float32, CPU, generator: generator);
-        var sigmas = RectifiedFlow.SampleSigmas(options.BatchSize, generator, options.LogitMean, options.LogitStd);
+        var device = pipeline.Device;
+        var noise = randn(batch.Images.shape, ScalarType.Float32, CPU, generator: generator).to(device);
+        var sigmas = RectifiedFlow.SampleSigmas(options.BatchSize, generator, options.LogitMean, options.LogitStd).to(device);
         optimizer.zero_grad();
-        var loss = RectifiedFlow.Loss(pipeline, batch.Tokens, batch.Images, noise, sigmas);
+        var loss = RectifiedFlow.Loss(pipeline, batch.Tokens.to(device), batch.Images.to(device), noise, sigmas);
         loss.backward();
         if (options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm);
         optimizer.step();

@@ -49,6 +49,9 @@ public sealed record ShapesPretrainingOptions
     public int ReportEvery { get; init; } = 10;
     /// <summary>Continue from the checkpoint when one exists.</summary>
     public bool Resume { get; init; } = true;
+    /// <summary>Where the model trains (null: the CPU). Data and noise are drawn on the CPU and moved, so a step's inputs
+    /// are the same on every device.</summary>
+    public TorchSharp.torch.Device? Device { get; init; }
     /// <summary>The text encoder's configuration.</summary>
     public ShapesTextEncoderConfig TextEncoder { get; init; } = new();
     /// <summary>The denoiser's configuration.</summary>

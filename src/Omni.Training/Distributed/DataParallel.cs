@@ -90,18 +90,35 @@ public sealed class DataParallel
     /// </summary>
     public double ReduceGradients(IReadOnlyList<Parameter> trainable)
     {
+        CompleteGradients(trainable);
+        return GlobalNorm(SquaredNorm(trainable));
+    }
+
+    /// <summary>
+    /// The device half of <see cref="ReduceGradients"/>, with no host read: DDP's bucketed all-reduce (average) of
+    /// <paramref name="trainable"/>'s gradients; under FSDP they were reduce-scattered in backward, so only the last gather
+    /// is released. Every rank must call it (it is a collective).
+    /// </summary>
+    public void CompleteGradients(IReadOnlyList<Parameter> trainable)
+    {
         switch (Mode)
         {
             case ShardingMode.Fsdp:
                 Shards!.Release();
-                return Math.Sqrt(Collectives.ReduceValues([SquaredNorm(trainable)])[0]);
+                break;
             case ShardingMode.Ddp:
                 GradientBuckets.AllReduceAverage(Collectives, trainable);
-                return Math.Sqrt(SquaredNorm(trainable));
-            default:
-                return Math.Sqrt(SquaredNorm(trainable));
+                break;
         }
     }
+
+    /// <summary>
+    /// The global gradient norm from this rank's squared norm (read after <see cref="CompleteGradients"/>): under FSDP each
+    /// rank holds a different shard, so the squares are summed over the ranks (a collective); otherwise every rank already
+    /// holds the whole gradient.
+    /// </summary>
+    public double GlobalNorm(double localSquaredNorm) =>
+        Math.Sqrt(Mode == ShardingMode.Fsdp ? Collectives.ReduceValues([localSquaredNorm])[0] : localSquaredNorm);
 
     /// <summary>After a backward pass: FSDP drops the gathered parameters (their gradients are in the shards now).</summary>
     public void AfterBackward() => Shards?.Release();

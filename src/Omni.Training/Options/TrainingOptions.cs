@@ -112,6 +112,13 @@ public sealed record TrainingOptions
     /// <summary>Recompute old log-probs with the training code path before updating (the reference's old-policy pass), which makes the first ratio exactly 1.</summary>
     public bool RecomputeOldLogProbs { get; init; } = true;
 
+    /// <summary>
+    /// Training arithmetic: <c>Float32</c> (default) or <c>Bf16Mixed</c> (<c>bf16-mixed</c>): float32 master weights and
+    /// optimizer state, the transformer (and KL reference) computing with bfloat16 weights. Scheduler maths, log-probs,
+    /// losses and advantages stay float32, and trajectories are stored in float32.
+    /// </summary>
+    public Omni.Algebra.Devices.TrainingPrecision Precision { get; init; } = Omni.Algebra.Devices.TrainingPrecision.Float32;
+
     /// <summary>Peak learning rate (reference default 1e-6; its LoRA recipes use 3e-4).</summary>
     public double LearningRate { get; init; } = 3e-4;
 

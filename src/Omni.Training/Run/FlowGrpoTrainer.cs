@@ -34,6 +34,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     private readonly OldPolicy? _old;
     private readonly TorchSharp.Modules.OptimizerHelper _optimizer;
     private readonly Ema? _ema;
+    private readonly Omni.Training.Precision.MixedPrecision _precision;
     private readonly LearningRateSchedule _learningRate;
     private readonly SeedStreams _seeds;
     private readonly RankShare _share;
@@ -46,9 +47,18 @@ public sealed class FlowGrpoTrainer : IDisposable
         _share = share;
         (_training, _rollout, _plan) = (training, rollout, plan);
         var o = setup.Options;
-        var trainable = setup.Policy.Trainable;
-        if (trainable.Count == 0)
+        if (setup.Policy.Trainable.Count == 0)
             throw new OmniException([OmniError.Invalid("The policy has no trainable parameters (attach LoRA adapters or leave parameters requiring grad).")]);
+        // Under bf16-mixed the model (and a frozen reference or distillation teacher) compute in bfloat16; the optimizer, the
+        // EMA, DiffusionNFT's old policy and checkpoints see the float32 masters. Under float32 the masters are the trainable
+        // parameters themselves. Under FSDP the float32 shards are already the masters and the gathers make the bf16 compute
+        // copies (ShardingPrecision.Bf16Compute), so nothing is cast here: casting a sharded module would replace the shard
+        // parameters behind FullyShardedModule. (Its reference and teacher are ShardedDenoisers, not modules, so none is cast.)
+        var parallel = setup.Policy.Parallel;
+        _precision = Omni.Training.Precision.MixedPrecision.Prepare(setup.Policy.Module,
+            parallel.Mode == ShardingMode.Fsdp ? Omni.Algebra.Devices.TrainingPrecision.Float32 : o.Precision,
+            setup.Policy.Reference as nn.Module, setup.Policy.Teacher as nn.Module);
+        var trainable = _precision.Masters;
         _optimizer = optim.AdamW(trainable.Select(p => p.Parameter), o.LearningRate, o.Beta1, o.Beta2, o.AdamEpsilon, o.WeightDecay);
         _ema = o.EmaDecay is { } decay ? new Ema(decay, trainable) : null;
         _old = plan.Flow == LossFlow.ForwardProcess ? new OldPolicy(trainable) : null;
@@ -64,6 +74,9 @@ public sealed class FlowGrpoTrainer : IDisposable
 
     /// <summary>The EMA of the trained weights, when enabled.</summary>
     public Ema? Ema => _ema;
+
+    /// <summary>The run's weights by precision: float32 masters and, under bf16-mixed, the bfloat16 model they feed.</summary>
+    public Omni.Training.Precision.MixedPrecision Precision => _precision;
 
     /// <summary>The objectives this run trains with.</summary>
     public ObjectivePlan Objectives => _plan;
@@ -93,7 +106,8 @@ public sealed class FlowGrpoTrainer : IDisposable
     private void Restore(string checkpoint)
     {
         var state = TrainingCheckpoint.ReadState(checkpoint);
-        CheckpointSharding.Restore(checkpoint, _setup.Policy.Parallel, _setup.Policy.Trainable, _optimizer, _ema, _old);
+        CheckpointSharding.Restore(checkpoint, _setup.Policy.Parallel, _precision.Masters, _optimizer, _ema, _old);
+        _precision.Publish();
         (NextStep, ResumedFrom, _updates) = (state.Step, state.Step, state.OptimizerUpdates);
     }
 
@@ -130,7 +144,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     {
         var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, TrainingPreflight.ComparableOptions(_setup.Options),
                                         TrainingPreflight.For(_setup).ModelDescription());
-        var folder = CheckpointSharding.Save(_setup.RunDirectory, state, _setup.Policy.Parallel, _setup.Policy.Trainable, _optimizer, _ema,
+        var folder = CheckpointSharding.Save(_setup.RunDirectory, state, _setup.Policy.Parallel, _precision.Masters, _optimizer, _ema,
                                              _setup.Options.KeepCheckpoints, _old);
         foreach (var observer in _setup.Observers) observer.CheckpointSaved(NextStep, folder);
         return folder;
@@ -216,7 +230,8 @@ public sealed class FlowGrpoTrainer : IDisposable
 
         string? skip = null;
         var bad = Array.FindIndex(localRewards, r => !float.IsFinite(r));
-        if (rollout.Chunks.Any(c => !TensorChecks.AllFinite(c.FinalLatents) || !TensorChecks.AllFinite(c.LogProbs)))
+        // One batched read for the whole rollout's finiteness.
+        if (!TensorChecks.AllFinite(rollout.Chunks.SelectMany(c => new[] { c.FinalLatents, c.LogProbs })))
             skip = "the rollout produced non-finite latents or log-probs (a diverged model or a bad input)";
         else if (bad >= 0) skip = $"the reward of sample {_share.FirstSample + bad} (prompt \"{texts[bad]}\") is {localRewards[bad]}";
         skip = parallel.Agree(skip) is { } reason ? $"update skipped: {reason}; weights unchanged" : null;
@@ -260,7 +275,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     {
         var (o, policy) = (_setup.Options, _setup.Policy);
         var context = new UpdateContext(policy, _optimizer, _plan.Loss, _plan.Kl, o, _seeds, NextStep,
-                                        u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema) { Distill = _plan.Distill };
+                                        u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema, _precision) { Distill = _plan.Distill };
         switch (_plan.Flow)
         {
             case LossFlow.PairedPreference:
@@ -277,7 +292,7 @@ public sealed class FlowGrpoTrainer : IDisposable
                 // The reference counts steps from 1 and refreshes after the update of every interval-th step.
                 if (outcome.OptimizerUpdates > 0 && OldPolicyRefresh.DecayAt(NextStep + 1, o.OldPolicyUpdateInterval, o.OldPolicyDecay, o.OldPolicyDecaySchedule) is { } decay)
                 {
-                    _old!.Refresh(decay, policy.Trainable);
+                    _old!.Refresh(decay, _precision.Masters);
                     metrics["old_policy/decay"] = decay;
                 }
                 return outcome;
@@ -323,6 +338,7 @@ public sealed class FlowGrpoTrainer : IDisposable
     {
         _optimizer.Dispose();
         _ema?.Dispose();
+        _precision.Dispose();
         _old?.Dispose();
     }
 

@@ -38,7 +38,7 @@ public static class ForwardProcessUpdate
         if (firstSample < 0 || firstSample + rollout.Count > rewards.Count)
             throw new ArgumentException($"{rewards.Count} rewards do not cover samples {firstSample}..{firstSample + rollout.Count - 1}.", nameof(rewards));
         var parallel = policy.Parallel;
-        var metrics = new MetricAverages();
+        using var metrics = new MetricAverages();
         using var scope = NewDisposeScope();
         var rows = Enumerable.Range(0, rollout.Count).ToArray();
         var batch = ForwardBatch.Gather(rollout.Chunks, rows);
@@ -71,10 +71,12 @@ public static class ForwardProcessUpdate
                 foreach (var mini in micro.Chunk(perMini))
                 {
                     using (NewDisposeScope()) context.Optimizer.zero_grad();
+                    // Non-finite losses are flagged on the device and read once, with the gradient norm, when the gradients are applied.
+                    using var faults = new FaultFlags();
                     foreach (var m in mini)
                     {
                         var (start, length) = ((long)m * size, (long)Math.Min(size, rollout.Count - m * size));
-                        for (var s = 0; s < columns && failure is null; s++)
+                        for (var s = 0; s < columns; s++)
                         {
                             using var microScope = NewDisposeScope();
                             var part = batch.Slice(start, length);
@@ -102,23 +104,23 @@ public static class ForwardProcessUpdate
                             var data = ImmutableDictionary<string, Tensor>.Empty.Add("reward_prob", rewardProbability.narrow(0, start, length));
                             var result = ObjectiveRegistry.ValidateInputs(loss, new LossInputs(outputs, data, options.LossSettings)).Bind(loss.Compute).OrThrow();
                             // Without a reference pass the reference term is not measured (it would read 0).
-                            metrics.AddAll(withReference ? result.Metrics : result.Metrics.Remove("actor/ref_kl_loss"));
-                            // Every rank agrees before anyone back-propagates (a sharded backward is a collective).
+                            PolicyUpdate.Record(metrics, result, except: withReference ? null : "actor/ref_kl_loss");
+                            faults.Raise(FaultFlags.Loss, TensorChecks.NonFinite(result.Loss), $"timestep column {s} (micro-batch {m})");
                             try
                             {
-                                failure = parallel.Agree(TensorChecks.AllFinite(result.Loss) ? null : $"the loss is not finite at timestep column {s} (micro-batch {m})");
-                                if (failure is not null) break;
+                                // Every rank back-propagates every micro-step (a sharded backward is a collective); the
+                                // flags are agreed once per update, in ApplyGradients.
                                 (result.Loss / (mini.Length * columns)).backward();
+                                // Under bf16-mixed: the bfloat16 gradients go into the float32 masters the optimizer updates.
+                                context.Precision?.AccumulateGradients();
                             }
                             finally
                             {
                                 parallel.AfterBackward();
                             }
                         }
-                        if (failure is not null) break;
                     }
-                    if (failure is null)
-                        PolicyUpdate.ApplyGradients(context, context.UpdatesSoFar + updates, metrics).IfLeft(reason => failure = reason);
+                    PolicyUpdate.ApplyGradients(context, context.UpdatesSoFar + updates, metrics, faults).IfLeft(reason => failure = reason);
                     using (NewDisposeScope()) context.Optimizer.zero_grad();
                     if (failure is not null) break;
                     old.CurrentChanged();

@@ -8,6 +8,8 @@ namespace Omni.Training.Update;
 /// the current weights). The reference keeps it as a second LoRA adapter; holding the trained tensors serves LoRA and full
 /// fine-tuning alike. While the old weights equal the current ones (from the start, and after every hard copy until the next
 /// optimizer step) they are not swapped in at all: the current model's outputs are the old policy's, bit for bit.
+/// The trainer builds, refreshes and checkpoints it from the float32 master weights, so under bf16-mixed its EMA does not
+/// lose small updates to bfloat16 rounding; <see cref="Use{T}"/> rounds it into the bfloat16 model for the call.
 /// </summary>
 public sealed class OldPolicy : IDisposable
 {

@@ -22,10 +22,15 @@ namespace Omni.Training.Update;
 /// <param name="LearningRate">The learning rate of a given optimizer update number.</param>
 /// <param name="UpdatesSoFar">Optimizer updates before this step.</param>
 /// <param name="Ema">The EMA to fold updates into, if any.</param>
+/// <param name="Precision">The run's weights by precision: the optimizer's float32 masters, gradient accumulation into them
+/// and publication back into the model (no-ops under float32). Null: the policy's trainable parameters are the masters.</param>
 public sealed record UpdateContext(
     Policy Policy, optim.Optimizer Optimizer, DiffusionLoss Loss, DiffusionLoss? Kl, TrainingOptions Options, SeedStreams Seeds,
-    int Step, Func<int, double> LearningRate, int UpdatesSoFar, Ema? Ema)
+    int Step, Func<int, double> LearningRate, int UpdatesSoFar, Ema? Ema, Precision.MixedPrecision? Precision = null)
 {
+    /// <summary>The tensors the optimizer updates, by name.</summary>
+    public IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> Masters => Precision?.Masters ?? Policy.Trainable;
+
     /// <summary>The distillation term added with <see cref="TrainingOptions.DistillLossCoefficient"/>, if any.</summary>
     public DiffusionLoss? Distill { get; init; }
 }
@@ -37,6 +42,9 @@ public sealed record UpdateContext(
 /// accumulation count), then <see cref="ApplyGradients">applies them</see> (norm, clip, learning rate, optimizer step,
 /// EMA). The first non-finite model output, loss or gradient norm skips the rest of the update: weights are left as the
 /// last completed optimizer step left them, and the reason is reported.
+/// Nothing is read to the host per forward pass: finite checks and metrics stay on the device as flags and running sums;
+/// each optimizer update reads one batch of values (gradient norm and the flags), and the update's metrics are read once
+/// at its end.
 /// </summary>
 public static class PolicyUpdate
 {
@@ -48,7 +56,7 @@ public static class PolicyUpdate
     /// <summary>Runs the update over <paramref name="batches"/> (one per rollout chunk).</summary>
     public static UpdateOutcome Run(UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches)
     {
-        var metrics = new MetricAverages();
+        using var metrics = new MetricAverages();
         var updates = 0;
         context.Policy.Module.train();
         try
@@ -84,10 +92,11 @@ public static class PolicyUpdate
         UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches, int[] members, int[] columns, int updateNumber, MetricAverages metrics)
     {
         using (NewDisposeScope()) context.Optimizer.zero_grad();
+        using var faults = new FaultFlags();
         try
         {
-            return AccumulateGradients(context, batches, members, columns, metrics)
-                .Bind(_ => ApplyGradients(context, updateNumber, metrics));
+            return AccumulateGradients(context, batches, members, columns, metrics, faults)
+                .Bind(_ => ApplyGradients(context, updateNumber, metrics, faults));
         }
         finally
         {
@@ -97,68 +106,79 @@ public static class PolicyUpdate
 
     /// <summary>
     /// Stage 2: back-propagates every micro-batch (of <paramref name="members"/>) × trained step of a mini-batch, each loss
-    /// divided by their count so the accumulated gradient is the mini-batch mean. Stops at the first non-finite output or loss.
+    /// divided by their count so the accumulated gradient is the mini-batch mean. Non-finite outputs and losses are
+    /// flagged on the device in <paramref name="faults"/>; <see cref="ApplyGradients"/> reads the flags and refuses the update.
     /// </summary>
     public static Either<string, LanguageExt.Unit> AccumulateGradients(
-        UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches, int[] members, int[] columns, MetricAverages metrics)
+        UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches, int[] members, int[] columns, MetricAverages metrics, FaultFlags faults)
     {
         var accumulation = members.Length * columns.Length;
-        return members.SelectMany(c => columns.Select(column => (c, column)))
-            .Aggregate(Right<string, LanguageExt.Unit>(unit), (done, next) => done.Bind(_ =>
-                BackwardStep(context, batches[next.c], next.column, accumulation, metrics)
-                    .MapLeft(problem => $"{problem} at trained step {next.column} (micro-batch {next.c})")));
+        foreach (var c in members)
+            foreach (var column in columns)
+                BackwardStep(context, batches[c], c, column, accumulation, metrics, faults);
+        return unit;
     }
 
     /// <summary>
-    /// One trained step of one micro-batch: recompute with grad, score, back-propagate. In a multi-rank run every rank
-    /// agrees on a non-finite output or loss before anyone back-propagates (a sharded backward is a collective), so all
-    /// stop at the same micro-step; the reason names the rank.
+    /// One trained step of one micro-batch: recompute with grad, score, back-propagate; no host reads. Every rank
+    /// back-propagates every micro-step, even a flagged one, so the ranks' collectives (FSDP's gathers and reduce-scatters)
+    /// stay in step; the flags are agreed once, in <see cref="ApplyGradients"/>.
     /// </summary>
-    private static Either<string, LanguageExt.Unit> BackwardStep(
-        UpdateContext context, TrainingMicroBatch batch, int column, int accumulation, MetricAverages metrics)
+    private static void BackwardStep(
+        UpdateContext context, TrainingMicroBatch batch, int microBatch, int column, int accumulation, MetricAverages metrics, FaultFlags faults)
     {
         using var scope = NewDisposeScope();
-        var parallel = context.Policy.Parallel;
         try
         {
             var current = PolicyPasses.Step(context.Policy, context.Policy.Denoiser, batch.Samples, column).OrThrow();
-            var (problem, total) = Score(context, batch, column, current, metrics);
-            if (parallel.Agree(problem) is { } agreed) return Left<string, LanguageExt.Unit>(agreed);
-            (total! / accumulation).backward();
-            return unit;
+            var place = $"trained step {column} (micro-batch {microBatch})";
+            faults.Raise(FaultFlags.Output, TensorChecks.NonFinite(current.LogProb).logical_or(TensorChecks.NonFinite(current.PrevSampleMean)), place);
+            var total = Score(context, batch, column, current, metrics);
+            faults.Raise(FaultFlags.Loss, TensorChecks.NonFinite(total), place);
+            (total / accumulation).backward();
+            context.Precision?.AccumulateGradients();
         }
         finally
         {
-            parallel.AfterBackward();
+            // FSDP: drop the consumed gather, so the next trained forward gathers afresh.
+            context.Policy.Parallel.AfterBackward();
         }
     }
 
-    // The loss (+ β·KL) of one recomputed step, or why it cannot be trained on.
-    private static (string? Problem, Tensor? Total) Score(UpdateContext context, TrainingMicroBatch batch, int column, Algebra.Adapters.PolicyStep current,
-                                                          MetricAverages metrics)
+    // The loss (+ β·KL + distillation) of one recomputed step, its metrics recorded on the device.
+    private static Tensor Score(UpdateContext context, TrainingMicroBatch batch, int column, Algebra.Adapters.PolicyStep current, MetricAverages metrics)
     {
-        if (!TensorChecks.AllFinite(current.LogProb) || !TensorChecks.AllFinite(current.PrevSampleMean))
-            return ("the model produced a non-finite log-prob or mean", null);
         var inputs = new LossInputs(current.AsModelOutput(), batch.Targets.LossData(column), context.Options.LossSettings);
         var main = ObjectiveRegistry.ValidateInputs(context.Loss, inputs).Bind(context.Loss.Compute).OrThrow();
-        metrics.Add("actor/pg_loss", main.Loss.detach().item<float>());
-        metrics.AddAll(main.Metrics);
-        metrics.First("actor/first_ratio", main.Metrics.GetValueOrDefault("actor/ratio_mean", double.NaN));
+        metrics.Add("actor/pg_loss", main.Loss);
+        Record(metrics, main);
+        if (main.DeviceMetrics.TryGetValue("actor/ratio_mean", out var ratio)) metrics.First("actor/first_ratio", ratio);
+        else metrics.First("actor/first_ratio", main.HostMetrics.GetValueOrDefault("actor/ratio_mean", double.NaN));
         var total = main.Loss;
         if (context.Kl is { } klLoss)
         {
             var kl = ObjectiveRegistry.ValidateInputs(klLoss, inputs).Bind(klLoss.Compute).OrThrow();
-            metrics.AddAll(kl.Metrics);
+            Record(metrics, kl);
             total = total + kl.Loss * context.Options.KlCoefficient;
         }
         if (context.Distill is { } distillLoss)
         {
             var distill = ObjectiveRegistry.ValidateInputs(distillLoss, inputs).Bind(distillLoss.Compute).OrThrow();
-            metrics.AddAll(distill.Metrics);
+            Record(metrics, distill);
             total = total + distill.Loss * context.Options.DistillLossCoefficient;
         }
-        metrics.Add("actor/total_loss", total.detach().item<float>());
-        return TensorChecks.AllFinite(total) ? (null, total) : ("the loss is not finite", null);
+        metrics.Add("actor/total_loss", total);
+        return total;
+    }
+
+    /// <summary>
+    /// Adds a loss's metrics but <paramref name="except"/>: device metrics stay on the device; a custom loss's host metrics
+    /// are taken as they are.
+    /// </summary>
+    public static void Record(MetricAverages metrics, LossResult result, string? except = null)
+    {
+        metrics.AddAll(result.DeviceMetrics.Where(m => m.Key != except));
+        metrics.AddAll(result.HostMetrics.Where(m => m.Key != except));
     }
 
     /// <summary>
@@ -166,10 +186,22 @@ public static class PolicyUpdate
     /// backward) and takes their global norm; refuses a non-finite norm, clips, sets the learning rate of update
     /// <paramref name="updateNumber"/>, steps the optimizer and folds the result into the EMA.
     /// </summary>
-    public static Either<string, LanguageExt.Unit> ApplyGradients(UpdateContext context, int updateNumber, MetricAverages metrics)
+    public static Either<string, LanguageExt.Unit> ApplyGradients(UpdateContext context, int updateNumber, MetricAverages metrics, FaultFlags faults)
     {
-        var parameters = context.Policy.Trainable.Select(p => p.Parameter).ToList();
-        var norm = context.Policy.Parallel.ReduceGradients(parameters);
+        var parameters = context.Masters.Select(p => p.Parameter).ToList();
+        var parallel = context.Policy.Parallel;
+        // The masters' gradients are complete on this rank (bf16 ones were copied in after every backward); DDP averages
+        // them across ranks here, FSDP reduce-scattered them in backward.
+        parallel.CompleteGradients(parameters);
+        // The one host read of an optimizer update: this rank's squared gradient norm and its fault flags, together.
+        using var squaredNorm = GradientNormSquared(parameters);
+        var (localSquared, raised) = faults.ReadWith(squaredNorm);
+        var problem = raised.Contains(FaultFlags.Output) ? $"the model produced a non-finite log-prob or mean{faults.At(FaultFlags.Output)}"
+            : raised.Contains(FaultFlags.Loss) ? $"the loss is not finite{faults.At(FaultFlags.Loss)}"
+            : null;
+        // Every rank refuses the same update with the same reason (the lowest failing rank's).
+        if (parallel.Agree(problem) is { } agreed) return Left<string, LanguageExt.Unit>(agreed);
+        var norm = parallel.GlobalNorm(localSquared);
         metrics.Add("actor/grad_norm", norm);
         if (!double.IsFinite(norm)) return Left<string, LanguageExt.Unit>($"the gradient norm is {norm}");
         if (context.Options.GradientClip > 0) ClipGradients(parameters, norm, context.Options.GradientClip);
@@ -178,19 +210,25 @@ public static class PolicyUpdate
         metrics.Add("actor/lr", lr);
         // Every `grad` access makes a new managed wrapper; a scope collects the optimizer's.
         using (NewDisposeScope()) context.Optimizer.step();
-        context.Ema?.Update(context.Policy.Trainable);
+        context.Precision?.Publish();
+        context.Ema?.Update(context.Masters);
         return unit;
     }
 
-    /// <summary>The global L2 norm of the gradients (parameters without a gradient count as zero).</summary>
+    /// <summary>The global L2 norm of the gradients (parameters without a gradient count as zero); one host read.</summary>
     public static double GradientNorm(IEnumerable<Tensor> parameters)
     {
         using var scope = NewDisposeScope();
+        return Math.Sqrt(GradientNormSquared(parameters).cpu().item<double>());
+    }
+
+    /// <summary>The squared global L2 norm of the gradients as a 0-d float64 tensor on their device (nothing is read).</summary>
+    public static Tensor GradientNormSquared(IEnumerable<Tensor> parameters)
+    {
         using var noGrad = no_grad();
-        var total = 0.0;
-        foreach (var p in parameters)
-            if (p.grad is { } g) total += g.to(ScalarType.Float64).pow(2).sum().item<double>();
-        return Math.Sqrt(total);
+        using var scope = NewDisposeScope();
+        var squares = parameters.Where(p => p.grad is not null).Select(p => p.grad!.to(ScalarType.Float64).pow(2).sum().reshape(1)).ToArray();
+        return (squares.Length == 0 ? zeros([], ScalarType.Float64) : cat(squares).sum()).MoveToOuterDisposeScope();
     }
 
     /// <summary>torch's <c>clip_grad_norm_</c>: scales every gradient by min(1, max/(norm + 1e-6)).</summary>

@@ -43,14 +43,15 @@ public static class PreferenceUpdate
                 $"Online DPO formed different numbers of pairs on the ranks ({string.Join(", ", counts)}); every rank must roll out the same number of whole groups of at least two samples.")]);
         if (pairs.Count == 0)
             return new UpdateOutcome(ImmutableDictionary<string, double>.Empty, "update skipped: Online DPO could not build preference pairs; increase GroupSize (actor_rollout_ref.rollout.n)", 0);
-        var metrics = new MetricAverages();
+        using var metrics = new MetricAverages();
         using var scope = NewDisposeScope();
         var batch = ForwardBatch.Gather(rollout.Chunks, pairs);
         var (noise, timesteps, sigmas) = PairNoise(batch.CleanLatents, TrainTable.For(policy.Schedule.Config),
                                                    context.Seeds.For(SeedStreams.Purpose.ForwardNoise, context.Step),
                                                    counts.Take(parallel.Rank).Sum(), counts.Sum());
         var noisy = sigmas * noise + (1.0 - sigmas) * batch.CleanLatents;
-        var pairRewards = tensor(pairs.Select(i => rewards[i]).ToArray(), ScalarType.Float32, batch.CleanLatents.device);
+        // Left on the CPU: the loss only checks chosen ≥ rejected with them, and that check reads them.
+        var pairRewards = tensor(pairs.Select(i => rewards[i]).ToArray(), ScalarType.Float32);
         var uids = pairs.Select(i => rollout.GroupIds[i]).ToImmutableArray();
         var size = Math.Min(options.MicroBatchSize, pairs.Count);
         var micro = Enumerable.Range(0, (pairs.Count + size - 1) / size).ToArray();
@@ -63,6 +64,8 @@ public static class PreferenceUpdate
             foreach (var mini in micro.Chunk(perMini))
             {
                 using (NewDisposeScope()) context.Optimizer.zero_grad();
+                // Non-finite losses are flagged on the device and read once, with the gradient norm, when the gradients are applied.
+                using var faults = new FaultFlags();
                 foreach (var m in mini)
                 {
                     using var microScope = NewDisposeScope();
@@ -78,22 +81,23 @@ public static class PreferenceUpdate
                         .Add("ref_noise_pred", reference).Add("sample_level_rewards", pairRewards.narrow(0, start, length));
                     var inputs = new LossInputs(outputs, data, options.LossSettings) { GroupIds = uids.Skip((int)start).Take((int)length).ToImmutableArray() };
                     var result = ObjectiveRegistry.ValidateInputs(loss, inputs).Bind(loss.Compute).OrThrow();
-                    metrics.AddAll(result.Metrics);
-                    // Every rank agrees before anyone back-propagates (a sharded backward is a collective).
+                    PolicyUpdate.Record(metrics, result);
+                    metrics.Add("actor/pg_loss", result.Loss);
+                    faults.Raise(FaultFlags.Loss, TensorChecks.NonFinite(result.Loss), $"micro-batch {m}");
                     try
                     {
-                        failure = parallel.Agree(TensorChecks.AllFinite(result.Loss) ? null : $"the loss is not finite (micro-batch {m})");
-                        if (failure is not null) break;
-                        metrics.Add("actor/pg_loss", result.Loss.detach().item<float>());
+                        // Every rank back-propagates every micro-batch (a sharded backward is a collective); the flags are
+                        // agreed once per update, in ApplyGradients.
                         (result.Loss / mini.Length).backward();
+                        // Under bf16-mixed: the bfloat16 gradients go into the float32 masters the optimizer updates.
+                        context.Precision?.AccumulateGradients();
                     }
                     finally
                     {
                         parallel.AfterBackward();
                     }
                 }
-                if (failure is null)
-                    PolicyUpdate.ApplyGradients(context, context.UpdatesSoFar + updates, metrics).IfLeft(reason => failure = reason);
+                PolicyUpdate.ApplyGradients(context, context.UpdatesSoFar + updates, metrics, faults).IfLeft(reason => failure = reason);
                 using (NewDisposeScope()) context.Optimizer.zero_grad();
                 if (failure is not null) break;
                 updates++;

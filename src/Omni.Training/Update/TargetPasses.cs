@@ -44,7 +44,8 @@ public static class TargetPasses
             var advantages = Advantages(step, rewards, estimator, options, recorded, device);
             var columns = TrainedColumns(options, seeds, step, recorded);
             var columnIndex = tensor(columns.Order().Select(c => (long)c).ToArray(), ScalarType.Int64, device);
-            var mismatch = 0.0;
+            // The largest rollout-vs-recompute difference, kept on the device and read once after every chunk.
+            Tensor? mismatch = null;
             var first = (long)firstSample;
             foreach (var chunk in rollout.Chunks)
             {
@@ -54,7 +55,8 @@ public static class TargetPasses
                 if (options.RecomputeOldLogProbs)
                 {
                     (oldLogProbs, oldMeans) = PolicyPasses.Evaluate(policy, policy.Denoiser, samples, columns).OrThrow();
-                    mismatch = Math.Max(mismatch, (oldLogProbs - chunk.LogProbs).index_select(1, columnIndex).abs().max().item<float>());
+                    var difference = (oldLogProbs - chunk.LogProbs.to(oldLogProbs.device)).index_select(1, columnIndex.to(oldLogProbs.device)).abs().max();
+                    mismatch = mismatch is null ? difference : maximum(mismatch, difference);
                 }
                 else
                 {
@@ -77,7 +79,7 @@ public static class TargetPasses
                 batches.Add(new TrainingMicroBatch(samples, targets));
                 first += size;
             }
-            return (batches, options.RecomputeOldLogProbs ? mismatch : null);
+            return (batches, options.RecomputeOldLogProbs && mismatch is not null ? mismatch.to(ScalarType.Float64).cpu().item<double>() : null);
         }
         catch
         {

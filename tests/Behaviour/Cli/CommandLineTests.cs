@@ -25,6 +25,7 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("pretrain")]
     [InlineData("sample")]
     [InlineData("eval")]
+    [InlineData("doctor")]
     public void Every_command_has_help(string command)
     {
         var (code, output, _) = OmniProcess.Run(_work, command, "--help");

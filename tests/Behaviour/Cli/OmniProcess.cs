@@ -10,9 +10,12 @@ public sealed class OmniProcess : IDisposable
     private readonly StringBuilder _out = new();
     private readonly StringBuilder _err = new();
 
-    public OmniProcess(string workingDirectory, params string[] args)
+    public OmniProcess(string workingDirectory, params string[] args) : this(workingDirectory, null, args) { }
+
+    public OmniProcess(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "omni.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
         start.Environment["OMNI_DEBUG"] = "1";
@@ -44,10 +47,17 @@ public sealed class OmniProcess : IDisposable
     /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
     public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
 
-    public static (int Code, string Output, string Error) Run(string workingDirectory, params string[] args)
+    public static (int Code, string Output, string Error) Run(string workingDirectory, params string[] args) =>
+        Run(workingDirectory, null, args);
+
+    public static (int Code, string Output, string Error) Run(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
+        Run(workingDirectory, environment, TimeSpan.FromMinutes(3), args);
+
+    /// <summary>Runs to completion; <paramref name="timeout"/> only guards against a hang (a shared 2-core machine is slow).</summary>
+    public static (int Code, string Output, string Error) Run(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, TimeSpan timeout, params string[] args)
     {
-        using var p = new OmniProcess(workingDirectory, args);
-        var code = p.Wait(TimeSpan.FromMinutes(3));
+        using var p = new OmniProcess(workingDirectory, environment, args);
+        var code = p.Wait(timeout);
         return (code, p.Output, p.Error);
     }
 

@@ -45,7 +45,8 @@ public sealed class TinyPolicy : nn.Module, IDenoiser
         var b = x.shape[0];
         var t = inputs.Tensor("timestep").to(ScalarType.Float32).reshape(-1, 1) / 1000f;
         var prompt = inputs.Tensor("encoder_hidden_states").mean([1]);
-        var features = cat([x.reshape(b, -1), t, prompt], 1);
+        // Like the real models, inputs are cast to the weights' dtype (bf16 under bf16-mixed training).
+        var features = cat([x.reshape(b, -1), t, prompt], 1).to(hidden.weight!.dtype);
         var v = output.forward(hidden.forward(features).tanh()).reshape(x.shape);
         return ++Calls > NaNAfterCalls ? v * float.NaN : v;
     }

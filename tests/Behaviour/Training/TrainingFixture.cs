@@ -25,10 +25,10 @@ public sealed class TrainingFixture : IDisposable
             .WithConfig(c => c with { VaeScaleFactor = 1 })
             .WithAdapter(TinyAdapter.Architecture, "flow_grpo", TinyAdapter.Training, TinyPolicy.Rollout)
             .Build();
-        Model = new TinyPolicy(PromptWidth, modelSeed);
+        Model = new TinyPolicy(PromptWidth, modelSeed).OnTestDevice();
         RunDirectory = Path.Combine(Path.GetTempPath(), "omni-train-" + Guid.NewGuid().ToString("N"));
         var embeds = Omni.Effects.Random.NoiseSource.Seeded(17).Draw([4, 5, PromptWidth]);
-        Prompts = new PromptEmbeddings(embeds, null, null, null, ImmutableDictionary<string, Tensor>.Empty, ["p0", "p1", "p2", "p3"]);
+        Prompts = new PromptEmbeddings(embeds, null, null, null, ImmutableDictionary<string, Tensor>.Empty, ["p0", "p1", "p2", "p3"]).To(TestDevice.Device);
     }
 
     public OmniPipeline Pipeline { get; }

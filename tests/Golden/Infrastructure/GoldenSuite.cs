@@ -102,7 +102,7 @@ public sealed class GoldenSuite
         lock (_gate)
         {
             using var file = SafetensorsFile.Open(_tensorPath);
-            return file.Read(key);
+            return file.Read(key).OnTestDevice();
         }
     }
 }

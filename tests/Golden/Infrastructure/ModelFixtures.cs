@@ -77,7 +77,7 @@ public static class ModelFixtures
         using var io = SafetensorsFile.Open(Path.Combine(model.Folder, "io.safetensors"));
         var inputs = ModelInputs.Empty;
         foreach (var key in io.Entries.Keys.Where(k => k.StartsWith("input/", StringComparison.Ordinal)))
-            inputs = inputs.With(key["input/".Length..], io.Read(key));
+            inputs = inputs.With(key["input/".Length..], io.Read(key).OnTestDevice());
         foreach (var input in model.NonTensorInputs.EnumerateObject())
             inputs = inputs.With(input.Name, input.Name == "img_shapes"
                 ? ImageShapes(input.Value)
@@ -91,7 +91,7 @@ public static class ModelFixtures
         using var io = SafetensorsFile.Open(Path.Combine(model.Folder, "io.safetensors"));
         var stray = io.Entries.Keys.Where(k => !k.StartsWith("input/", StringComparison.Ordinal) && !k.StartsWith("output/", StringComparison.Ordinal)).ToList();
         if (stray.Count > 0) throw new Xunit.Sdk.XunitException($"{model.Name}/io.safetensors holds [{string.Join(", ", stray)}], neither inputs nor outputs.");
-        return io.Entries.Keys.Where(k => k.StartsWith("output/", StringComparison.Ordinal)).ToDictionary(k => k["output/".Length..], k => io.Read(k));
+        return io.Entries.Keys.Where(k => k.StartsWith("output/", StringComparison.Ordinal)).ToDictionary(k => k["output/".Length..], k => io.Read(k).OnTestDevice());
     }
 
     // [[[F, h, w], …], …] per sample.

@@ -6,11 +6,11 @@ namespace Omni.Tests.Golden.Infrastructure;
 /// <summary>Comparisons against reference tensors, with a report of the worst element on failure.</summary>
 public static class TensorAssert
 {
-    /// <summary>Float32 rounding: schedules and element-wise step outputs.</summary>
-    public const double Elementwise = 1e-6;
+    /// <summary>Schedules and element-wise step outputs: float32 rounding (1e-6) on the CPU; the CUDA bound on CUDA.</summary>
+    public static double Elementwise => TestDevice.Tolerances.Elementwise;
 
-    /// <summary>Log-probabilities, losses and gradients.</summary>
-    public const double Reduced = 1e-5;
+    /// <summary>Log-probabilities, losses and gradients: 1e-5 on the CPU; the CUDA bound on CUDA.</summary>
+    public static double Reduced => TestDevice.Tolerances.Reduced;
 
     /// <summary>
     /// Asserts <c>|actual − expected| ≤ rtol·(|expected| + max|expected|)</c> element by element: a
@@ -46,8 +46,8 @@ public static class TensorAssert
             throw new XunitException($"{what}: infinite values differ from the reference.");
     }
 
-    /// <summary>Model outputs: absolute tolerance in float32 (golden README: about 1e-4).</summary>
-    public const double ModelAbsolute = 1e-4;
+    /// <summary>Model outputs: absolute tolerance in float32 (golden README: about 1e-4 on the CPU; the CUDA bound on CUDA).</summary>
+    public static double ModelAbsolute => TestDevice.Tolerances.ModelAbsolute;
 
     /// <summary>Asserts <c>|actual − expected| ≤ atol</c> everywhere, reporting the worst element.</summary>
     public static void AbsolutelyClose(Tensor actual, Tensor expected, double atol, string what)
