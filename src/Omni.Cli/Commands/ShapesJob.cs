@@ -116,22 +116,36 @@ public static class ShapesJob
         SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
         var final = Path.Combine(runDirectory, "final-model");
         ShapesPipelineFolder.Save(shapes, final);
-        var gain = after.Total - before.Total;
+        var gain = PairedGain.Of(before.Totals, after.Totals);
         Console.WriteLine($"held-out reward before: {Describe(before)}");
         Console.WriteLine($"held-out reward after:  {Describe(after)}");
-        Console.WriteLine($"change: {gain:+0.000;-0.000} absolute, {(before.Total > 0 ? gain / before.Total : double.NaN):+0%;-0%} relative");
+        Console.WriteLine($"change: {DescribeGain(gain, before.Total)}");
         Console.WriteLine($"pictures: {Path.Combine(runDirectory, "before.png")}, {Path.Combine(runDirectory, "after.png")}, {Path.Combine(runDirectory, "plots")}");
         Console.WriteLine($"trained model: {final}  (omni sample --model {final} --prompt \"two red circles above a blue square\")");
         File.WriteAllText(Path.Combine(runDirectory, "summary.json"), JsonSerializer.Serialize(new
         {
-            before, after, absolute_gain = gain, relative_gain = before.Total > 0 ? gain / before.Total : (double?)null, steps = summary.StepsCompleted,
+            before = Summary(before), after = Summary(after), absolute_gain = gain.Mean,
+            gain_ci95 = new[] { gain.Lower, gain.Upper }, gain_standard_error = gain.StandardError,
+            relative_gain = before.Total > 0 ? gain.Mean / before.Total : (double?)null, steps = summary.StepsCompleted,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return ExitCodes.Ok;
     }
 
-    /// <summary>One line: total and per-criterion means.</summary>
+    /// <summary>One line: total and per-criterion means (position over the relation prompts' samples only).</summary>
     public static string Describe(ShapesEvaluationResult r) =>
-        $"{r.Total:F3} (count {r.Counting:F3}, colour {r.Colour:F3}, shape {r.Shape:F3}, position {r.Position:F3}; {r.Samples} samples)";
+        $"{r.Total:F3} (count {r.Counting:F3}, colour {r.Colour:F3}, shape {r.Shape:F3}, position {r.Position:F3} of {r.RelationSamples} relation samples; {r.Samples} samples)";
+
+    /// <summary>One line: the paired gain, its 95 % interval and the relative change.</summary>
+    public static string DescribeGain(PairedGain gain, double before) =>
+        $"{gain.Mean:+0.000;-0.000} absolute (95% CI {gain.Lower:+0.000;-0.000} to {gain.Upper:+0.000;-0.000}, paired over {gain.Pairs} samples), " +
+        $"{(before > 0 ? gain.Mean / before : double.NaN):+0%;-0%} relative";
+
+    // The means of a result, without its per-sample scores.
+    private static object Summary(ShapesEvaluationResult r) => new
+    {
+        total = r.Total, counting = r.Counting, colour = r.Colour, shape = r.Shape, position = double.IsNaN(r.Position) ? (double?)null : r.Position,
+        samples = r.Samples, relation_samples = r.RelationSamples,
+    };
 
     /// <summary>Samples the grid prompts and writes the grid.</summary>
     public static void SaveGrid(ShapesPipeline shapes, string path)

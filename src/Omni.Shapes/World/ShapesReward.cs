@@ -53,7 +53,7 @@ public static class ShapesReward
             : requested.Count(o => o.Area <= largest && groups.Any(g => g.Colour == o.Colour && g.Shape == o.Shape)) / (double)requested.Length;
 
         if (prompt.Relation is not { } relation)
-            return new ShapesScore((counting + colour + shape) / 3, counting, colour, shape, 1);
+            return new ShapesScore((counting + colour + shape) / 3, counting, colour, shape, null);
         var position = members.All(m => m.Length > 0) &&
                        relation.Holds(Centroid(members[0]), Centroid(members[1]), PositionMargin * imageSize)
             ? 1.0 : 0.0;

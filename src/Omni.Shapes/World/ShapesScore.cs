@@ -5,5 +5,8 @@ namespace Omni.Shapes.World;
 /// <param name="Counting">Per group, 1 − |found − asked| / asked (at least 0), averaged over the groups.</param>
 /// <param name="Colour">Share of the objects found whose colour the prompt asks for (0 when nothing is found).</param>
 /// <param name="Shape">Share of the objects of a requested colour that have the shape asked for in that colour.</param>
-/// <param name="Position">For relation prompts, 1 if the groups' centroids stand in the relation, else 0; 1 for single-group prompts, where it does not count towards <paramref name="Total"/>.</param>
-public sealed record ShapesScore(double Total, double Counting, double Colour, double Shape, double Position);
+/// <param name="Position">
+/// For relation prompts, 1 if the groups' centroids stand in the relation, else 0; null for single-group prompts,
+/// which ask for no position (so a mean of positions is a mean over relation prompts only).
+/// </param>
+public sealed record ShapesScore(double Total, double Counting, double Colour, double Shape, double? Position);

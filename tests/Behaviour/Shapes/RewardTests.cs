@@ -97,6 +97,17 @@ public sealed class RewardTests
     }
 
     [Fact]
+    public void Single_group_prompts_have_no_position_and_their_total_averages_three_criteria()
+    {
+        // "a red circle" drawn as two red circles: count 1 − 1/1 = 0, colour 1, shape 1.
+        var score = Score("a red circle", RendererTests.Render("two red circles", 32, 3));
+        Assert.Null(score.Position);
+        Assert.Equal(2 / 3.0, score.Total, 6);
+        var relation = Score("a red circle above a blue square", RendererTests.Render("a red circle above a blue square", 32, 3));
+        Assert.Equal(1, relation.Position);
+    }
+
+    [Fact]
     public void Black_and_uniform_noise_images_score_low()
     {
         var black = new RgbImage(32, 32, new byte[32 * 32 * 3]);
@@ -140,7 +151,7 @@ public sealed class RewardTests
         {
             var other = ShapesWorld.Training[rng.Next(ShapesWorld.Training.Length)];
             var s = ShapesReward.Evaluate(prompt, ShapesRenderer.Render(other, 32, rng));
-            Assert.All(new[] { s.Total, s.Counting, s.Colour, s.Shape, s.Position }, v => Assert.InRange(v, 0, 1));
+            Assert.All(new[] { s.Total, s.Counting, s.Colour, s.Shape, s.Position ?? 0 }, v => Assert.InRange(v, 0, 1));
         }
     }
 
