@@ -19,7 +19,7 @@ double D(string key, double fallback) => double.Parse(S(key, fallback.ToString(C
 
 set_num_threads(I("threads", Environment.ProcessorCount));
 var text = new ShapesTextEncoderConfig { VocabSize = Omni.Shapes.World.ShapesVocabulary.Words.Count, MaxPositionEmbeddings = Omni.Shapes.World.ShapesVocabulary.MaxTokens };
-var denoiser = ShapesDenoiser.Tiny(patchSize: I("patch", 4), layers: I("layers", 4), heads: I("heads", 2), headDim: I("headdim", 48));
+var denoiser = ShapesDenoiser.Tiny(imageSize: I("size", 40), patchSize: I("patch", 10), layers: I("layers", 4), heads: I("heads", 2), headDim: I("headdim", 48));
 var training = new ShapesPretrainingOptions
 {
     OutputFolder = S("out", "models/omni-shapes-tiny"),

@@ -7,7 +7,8 @@ using Omni.Shapes.Model;
 namespace Omni.Shapes.Pipeline;
 
 /// <summary>
-/// The (<c>OmniShapesPipeline</c>, <c>flow_grpo</c>) adapter pair. The denoiser is an SD3 MMDiT, so the model call is
+/// The (<c>OmniShapesPipeline</c>, <c>flow_grpo</c>) adapter pair. The denoiser is an SD3 MMDiT that predicts the clean
+/// image (<see cref="SamplePrediction"/>: the adapter hands the scheduler the velocity it implies), and the model call is
 /// SD3's (raw 0–1000 timesteps, <c>pooled_prompt_embeds</c> required, batched CFG <c>neg + g·(pos − neg)</c> from
 /// the empty prompt when <c>guidance_scale &gt; 1</c>); the latents are the images themselves, (B, 3, H, W) in
 /// [−1, 1] whatever <c>vae_scale_factor</c> says, and the rollout decodes them to [0, 1] (<see cref="ShapesImages.Decode"/>).
@@ -21,6 +22,11 @@ public static class ShapesAdapter
     public static TrainingAdapter Training { get; } = Sd3FlowGrpo.Training with
     {
         Name = "OmniShapesFlowGRPO",
+        // The denoiser predicts the clean image; the scheduler steps with the velocity it implies (SamplePrediction).
+        // CFG commutes with the conversion (it is affine in the prediction, with the same latents and σ), so SD3's
+        // guided prediction is converted once.
+        Forward = (module, config, positive, negative) => SamplePrediction.Velocity(
+            positive.Tensor("hidden_states"), Sd3FlowGrpo.Training.Forward(module, config, positive, negative), positive.Tensor("timestep")),
         ForwardAndSamplePreviousStep = context =>
             from prediction in AdapterCalls.Forward(Training!, context.Module, context.Config, context.Positive, context.Negative)
             from step in TrajectoryStep.SamplePreviousStep(context.Schedule, context.Config, context.MicroBatch, context.Step, prediction)

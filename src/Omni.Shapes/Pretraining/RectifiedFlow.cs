@@ -1,3 +1,4 @@
+using Omni.Shapes.Model;
 using Omni.Shapes.Pipeline;
 using static TorchSharp.torch;
 
@@ -5,8 +6,9 @@ namespace Omni.Shapes.Pretraining;
 
 /// <summary>
 /// The rectified-flow (flow-matching) objective the bundled model is pretrained with:
-/// <c>x_σ = (1 − σ)·x₀ + σ·ε</c>, the model predicts the velocity <c>v = ε − x₀</c> at timestep <c>1000·σ</c>
-/// (the SD3 transformer's scale), and the loss is the mean squared error. σ is logit-normal, SD3's training density.
+/// <c>x_σ = (1 − σ)·x₀ + σ·ε</c>; the model predicts the clean image at timestep <c>1000·σ</c> (the SD3 transformer's
+/// scale), and the loss is the mean squared error of the velocity it implies (<see cref="SamplePrediction"/>) against
+/// <c>v = ε − x₀</c>. σ is logit-normal, SD3's training density.
 /// </summary>
 public static class RectifiedFlow
 {
@@ -34,7 +36,8 @@ public static class RectifiedFlow
         using var scope = NewDisposeScope();
         var (embeds, pooled) = pipeline.TextEncoder.forward(tokens);
         var noised = Noise(x0, noise, sigmas);
-        var velocity = pipeline.Transformer.forward(noised, embeds, pooled, sigmas * 1000f);
+        var timesteps = sigmas * 1000f;
+        var velocity = SamplePrediction.Velocity(noised, pipeline.Transformer.forward(noised, embeds, pooled, timesteps), timesteps);
         return nn.functional.mse_loss(velocity, noise - x0).MoveToOuterDisposeScope();
     }
 }

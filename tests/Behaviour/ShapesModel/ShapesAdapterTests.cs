@@ -40,10 +40,10 @@ public sealed class ShapesAdapterTests
         using var trajectory = rollout.Run(new RolloutContext(pipeline.Transformer, schedule, config, request))
             .Match(t => t, e => throw new Xunit.Sdk.XunitException(e.Message));
 
-        Assert.Equal(new long[] { 2, 4, 3, 32, 32 }, trajectory.Latents.shape);   // 3 SDE steps + the entering latent
+        Assert.Equal(new long[] { 2, 4, 3, 40, 40 }, trajectory.Latents.shape);   // 3 SDE steps + the entering latent
         Assert.Equal(new long[] { 2, 3 }, trajectory.LogProbs.shape);
         Assert.True(trajectory.LogProbs.isfinite().all().item<bool>());
-        Assert.Equal(new long[] { 2, 3, 32, 32 }, trajectory.Decoded!.shape);
+        Assert.Equal(new long[] { 2, 3, 40, 40 }, trajectory.Decoded!.shape);
         Assert.True(trajectory.Decoded.min().item<float>() >= 0 && trajectory.Decoded.max().item<float>() <= 1);
 
         var batch = trajectory.ToMicroBatch();

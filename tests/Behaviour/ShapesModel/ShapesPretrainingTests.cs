@@ -28,7 +28,7 @@ public sealed class ShapesPretrainingTests
         var options = Options("unused", 10) with { LearningRate = 3e-3 };
         var parameters = ShapesPretraining.Parameters(pipeline);
         using var optimizer = optim.AdamW(parameters, options.LearningRate);
-        using var batch = PretrainingBatch.Draw(new System.Random(0), 8, 32, textDropout: 0);
+        using var batch = PretrainingBatch.Draw(new System.Random(0), 8, pipeline.ImageSize, textDropout: 0);
         using var generator = Generators.Seeded(0);
         using var noise = randn(batch.Images.shape, ScalarType.Float32, CPU, generator: generator);
         using var sigmas = RectifiedFlow.SampleSigmas(8, generator);
