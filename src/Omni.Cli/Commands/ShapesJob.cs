@@ -61,12 +61,13 @@ public static class ShapesJob
     public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh, CancellationToken stop)
     {
         var options = CliConfiguration.Training(configuration, Defaults);
+        var evalSeeds = EvalSeeds(configuration);
         using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
         shapes.Eval();
         Directory.CreateDirectory(runDirectory);
         Console.WriteLine($"omni train: FlowGRPO on {folder} ({ShapesWorld.Training.Length} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}");
 
-        var before = ShapesEvaluation.HeldOutReward(shapes);
+        var before = ShapesEvaluation.HeldOutReward(shapes, evalSeeds);
         Console.WriteLine($"held-out reward before: {Describe(before)}");
         SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
 
@@ -112,7 +113,7 @@ public static class ShapesJob
         }
 
         shapes.Eval();
-        var after = ShapesEvaluation.HeldOutReward(shapes);
+        var after = ShapesEvaluation.HeldOutReward(shapes, evalSeeds);
         SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
         var final = Path.Combine(runDirectory, "final-model");
         ShapesPipelineFolder.Save(shapes, final);
@@ -130,6 +131,16 @@ public static class ShapesJob
         }, new JsonSerializerOptions { WriteIndented = true }));
         return ExitCodes.Ok;
     }
+
+    /// <summary>
+    /// Samples per held-out prompt of the before/after evaluation (configuration key <c>omni:eval_seeds</c>, default
+    /// <see cref="ShapesEvaluation.DefaultSeedsPerPrompt"/>; seeds from 0, prompt-major).
+    /// </summary>
+    /// <exception cref="ArgumentException">The value is not a positive integer.</exception>
+    public static int EvalSeeds(IConfiguration configuration) =>
+        configuration["omni:eval_seeds"] is not { } text ? ShapesEvaluation.DefaultSeedsPerPrompt
+        : int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1 ? n
+        : throw new ArgumentException($"omni:eval_seeds must be a positive integer (samples per held-out prompt), got '{text}'.");
 
     /// <summary>One line: total and per-criterion means (position over the relation prompts' samples only).</summary>
     public static string Describe(ShapesEvaluationResult r) =>
