@@ -9,11 +9,11 @@ using static TorchSharp.torch;
 
 namespace Omni.Tests.Behaviour;
 
-/// <summary>The image-to-image hooks: concat-and-crop injection, its checks, and the dispatcher's rules (spec §1.2, §7.5).</summary>
+/// <summary>The image-to-image hooks: concat-and-crop injection, its checks, and the dispatcher's rules (the reference's DiffusionI2IModelBase rules).</summary>
 public sealed class ImageConditioningTests
 {
-    private static ImmutableDictionary<string, object?> Condition(Tensor latents) =>
-        ImmutableDictionary<string, object?>.Empty.Add(ImageConditioning.ImageLatents, latents);
+    private static ImmutableDictionary<string, Tensor> Condition(Tensor latents) =>
+        ImmutableDictionary<string, Tensor>.Empty.Add(ImageConditioning.ImageLatents, latents);
 
     private static string Error(Either<OmniError, (ModelInputs, ModelInputs?)> result) =>
         result.ErrorOf().IfNone(() => throw new Exception("expected an error")).Message;
@@ -22,7 +22,7 @@ public sealed class ImageConditioningTests
     public void An_empty_condition_returns_the_same_inputs()
     {
         var positive = ModelInputs.Empty.With("hidden_states", zeros(1, 2, 4));
-        var (p, n) = ImageConditioning.ConcatAndCrop(positive, null, ImmutableDictionary<string, object?>.Empty).OrThrow();
+        var (p, n) = ImageConditioning.ConcatAndCrop(positive, null, ImmutableDictionary<string, Tensor>.Empty).OrThrow();
         Assert.Same(positive, p);
         Assert.Null(n);
     }
@@ -47,7 +47,7 @@ public sealed class ImageConditioningTests
         using var scope = NewDisposeScope();
         var positive = ModelInputs.Empty.With("hidden_states", zeros(1, 2, 4));
         Assert.Contains("requires condition['image_latents']",
-            Error(ImageConditioning.ConcatAndCrop(positive, null, ImmutableDictionary<string, object?>.Empty.Add("other", zeros(1)))));
+            Error(ImageConditioning.ConcatAndCrop(positive, null, ImmutableDictionary<string, Tensor>.Empty.Add("other", zeros(1)))));
         Assert.Contains("batch size (2) does not match hidden_states batch size (1)", Error(ImageConditioning.ConcatAndCrop(positive, null, Condition(zeros(2, 3, 4)))));
         Assert.Contains("must be 3-D", Error(ImageConditioning.ConcatAndCrop(positive, null, Condition(zeros(1, 3, 4, 1)))));
         Assert.Contains("reserved", Error(ImageConditioning.ConcatAndCrop(positive.With("image_latents", zeros(1)), null, Condition(zeros(1, 3, 4)))));
@@ -75,16 +75,18 @@ public sealed class ImageConditioningTests
         {
             Name = "EditAdapter",
             Conditioning = Some(new ImageConditioning((batch, _, _) =>
-                batch.TryGetValue("condition_image_latents", out var c) && c is Tensor t ? Some(Condition(t)) : None)),
+                batch.TryGetValue("condition_image_latents", out var c) ? Some(Condition(c)) : None)),
         };
         var config = new DiffusionModelConfig { Path = "unused", Architecture = "Edit" };
         using var module = new TinyDenoiser(TinyAdapter.Channels, TinyAdapter.PromptWidth);
-        var request = new ModelInputRequest(zeros(1, 6, 4), full(1, 500f), null, zeros(1, 2, 3),
-            MicroBatch: ImmutableDictionary<string, object?>.Empty.Add("other", 1));
+        var request = new ModelInputRequest(zeros(1, 6, 4), full(1, 500f), null, zeros(1, 2, 3))
+        {
+            Extras = ImmutableDictionary<string, Tensor>.Empty.Add("other", ones(1)),
+        };
         var missing = AdapterCalls.PrepareModelInputs(adapter, module, config, request).ErrorOf().IfNone(() => throw new Exception()).Message;
         Assert.Contains("EditAdapter.prepare_condition returned None. Available micro-batch keys: [other]", missing);
 
-        var withCondition = request with { MicroBatch = ImmutableDictionary<string, object?>.Empty.Add("condition_image_latents", ones(1, 3, 4)) };
+        var withCondition = request with { Extras = ImmutableDictionary<string, Tensor>.Empty.Add("condition_image_latents", ones(1, 3, 4)) };
         var (positive, negative) = AdapterCalls.PrepareModelInputs(adapter, module, config, withCondition).OrThrow();
         Assert.Equal(new long[] { 1, 9, 4 }, positive.Tensor("hidden_states").shape);
         var prediction = AdapterCalls.Forward(adapter, module, config, positive, negative).OrThrow();

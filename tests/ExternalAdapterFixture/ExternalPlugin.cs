@@ -21,7 +21,7 @@ public sealed class ExternalPlugin : IOmniPlugin
             SetTimesteps = (_, config) => TimestepRequest.Steps(config.Pipeline.NumInferenceSteps),
             PrepareModelInputs = (_, _, request) => Right<Omni.Algebra.Errors.OmniError, (ModelInputs, ModelInputs?)>(
                 (ModelInputs.Empty.With("hidden_states", request.CurrentLatent).With("timestep", request.CurrentTimesteps), null)),
-            ForwardAndSamplePreviousStep = context =>
+            ForwardAndSamplePreviousStep = (_, context) =>
                 TrajectoryStep.SamplePreviousStep(context.Schedule, context.Config, context.MicroBatch, context.Step, context.Module.Forward(context.Positive)),
         };
         return registries.Register(new AdapterKey(Architecture, "flow_grpo"), adapter) with

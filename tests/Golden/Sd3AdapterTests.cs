@@ -46,8 +46,8 @@ public sealed class Sd3AdapterTests
         var prompt = noise.Draw([2, 7, 32]);
         var pooled = noise.Draw([2, 64]);
         var negative = guidance is null ? null : noise.Draw([2, 7, 32]);
-        var extras = ImmutableDictionary<string, object?>.Empty.Add(Sd3FlowGrpo.Pooled, pooled)
-            .Add(Sd3FlowGrpo.NegativePooled, guidance is null ? null : noise.Draw([2, 64]));
+        var extras = ImmutableDictionary<string, Tensor>.Empty.Add(Sd3FlowGrpo.Pooled, pooled);
+        if (guidance is not null) extras = extras.Add(Sd3FlowGrpo.NegativePooled, noise.Draw([2, 64]));
 
         using var trajectory = pipeline.Rollout(model, prompt, [1, 2], negativePromptEmbeds: negative, extras: extras);
         Assert.Equal(new long[] { 2, 6, 4, 16, 16 }, trajectory.Latents.shape);
@@ -61,7 +61,7 @@ public sealed class Sd3AdapterTests
             var prediction = model.forward(latent, prompt, pooled, timestep);
             if (guidance is { } g)
             {
-                var unconditional = model.forward(latent, negative!, (Tensor)extras[Sd3FlowGrpo.NegativePooled]!, timestep);
+                var unconditional = model.forward(latent, negative!, extras[Sd3FlowGrpo.NegativePooled], timestep);
                 prediction = unconditional + g * (prediction - unconditional);
             }
             var direct = SdeStep.Sample(pipeline.Schedule, SdeType.Sde, StepAt.Timesteps(timestep), latent, prediction, 0.7,
@@ -94,7 +94,7 @@ public sealed class Sd3AdapterTests
         var pipeline = Pipeline();
         var vae = Omni.Models.Loading.VaeLoader.LoadAutoencoderKL(Folder).OrThrow();
         var noise = NoiseSource.Seeded(8);
-        var extras = ImmutableDictionary<string, object?>.Empty.Add(Sd3FlowGrpo.Pooled, noise.Draw([1, 64]));
+        var extras = ImmutableDictionary<string, Tensor>.Empty.Add(Sd3FlowGrpo.Pooled, noise.Draw([1, 64]));
         using var trajectory = pipeline.Rollout(pipeline.LoadDenoiser(), noise.Draw([1, 7, 32]), [9], extras: extras);
         using var noGrad = no_grad();
         var images = vae.DecodeLatents(trajectory.FinalLatents);

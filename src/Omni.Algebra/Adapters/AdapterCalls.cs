@@ -1,7 +1,7 @@
-using System.Collections.Immutable;
 using LanguageExt;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
+using Omni.Algebra.Rollouts;
 using static LanguageExt.Prelude;
 using static TorchSharp.torch;
 
@@ -45,19 +45,12 @@ public static class AdapterCalls
         from prediction in Forward(adapter, module, config, inputs.Positive, inputs.Negative)
         select prediction.to(ScalarType.Float32);
 
-    /// <summary>Runs <see cref="TrainingAdapter.ForwardAndSamplePreviousStep"/> for a trained step of a stored trajectory.</summary>
+    /// <summary>Runs <see cref="TrainingAdapter.ForwardAndSamplePreviousStep"/> of <paramref name="adapter"/> on itself.</summary>
     public static Either<OmniError, PolicyStep> ForwardAndSamplePreviousStep(TrainingAdapter adapter, StepContext context) =>
-        adapter.ForwardAndSamplePreviousStep(context);
+        adapter.ForwardAndSamplePreviousStep(adapter, context);
 
     /// <summary>The micro-batch of a training step as the adapter's input request (trajectory plus step index).</summary>
-    public static Either<OmniError, ModelInputRequest> TrajectoryRequest(ImmutableDictionary<string, object?> microBatch, int step) =>
-        from latents in TrajectoryStep.Required(microBatch, TrajectoryStep.AllLatents)
-        from timesteps in TrajectoryStep.Required(microBatch, TrajectoryStep.AllTimesteps)
-        from prompt in TrajectoryStep.Required(microBatch, "prompt_embeds")
-        select new ModelInputRequest(latents, timesteps, step, prompt,
-            Optional(microBatch, "prompt_embeds_mask"), Optional(microBatch, "negative_prompt_embeds"),
-            Optional(microBatch, "negative_prompt_embeds_mask"), microBatch);
-
-    private static Tensor? Optional(ImmutableDictionary<string, object?> microBatch, string key) =>
-        microBatch.TryGetValue(key, out var value) ? value as Tensor : null;
+    public static Either<OmniError, ModelInputRequest> TrajectoryRequest(MicroBatch microBatch, int step) =>
+        microBatch.CheckStep(step).Map(k => new ModelInputRequest(microBatch.AllLatents, microBatch.AllTimesteps, k, microBatch.PromptEmbeds,
+            microBatch.PromptEmbedsMask, microBatch.NegativePromptEmbeds, microBatch.NegativePromptEmbedsMask) { Extras = microBatch.Extras });
 }

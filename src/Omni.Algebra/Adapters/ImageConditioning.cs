@@ -13,7 +13,7 @@ namespace Omni.Algebra.Adapters;
 /// </summary>
 /// <param name="PrepareCondition">Micro-batch, latents, step → the condition tensors (<c>image_latents</c>, …), or None when absent.</param>
 public sealed record ImageConditioning(
-    Func<ImmutableDictionary<string, object?>, Tensor, int?, Option<ImmutableDictionary<string, object?>>> PrepareCondition)
+    Func<ImmutableDictionary<string, Tensor>, Tensor, int?, Option<ImmutableDictionary<string, Tensor>>> PrepareCondition)
 {
     /// <summary>The argument carrying the condition latents.</summary>
     public const string ImageLatents = "image_latents";
@@ -22,17 +22,17 @@ public sealed record ImageConditioning(
     public const string TargetSequenceLength = "_target_seq_len";
 
     /// <summary>Injects the condition; by default <see cref="ConcatAndCrop"/>.</summary>
-    public Func<ModelInputs, ModelInputs?, ImmutableDictionary<string, object?>, Either<OmniError, (ModelInputs, ModelInputs?)>> InjectCondition { get; init; } = ConcatAndCrop;
+    public Func<ModelInputs, ModelInputs?, ImmutableDictionary<string, Tensor>, Either<OmniError, (ModelInputs, ModelInputs?)>> InjectCondition { get; init; } = ConcatAndCrop;
 
     /// <summary>
     /// Concatenates <c>condition["image_latents"]</c> (B, S', D) after <c>hidden_states</c> (B, S, D) in both
     /// argument sets and records S so that <see cref="Crop"/> can cut the prediction back.
     /// </summary>
     public static Either<OmniError, (ModelInputs, ModelInputs?)> ConcatAndCrop(
-        ModelInputs positive, ModelInputs? negative, ImmutableDictionary<string, object?> condition)
+        ModelInputs positive, ModelInputs? negative, ImmutableDictionary<string, Tensor> condition)
     {
         if (condition.IsEmpty) return (positive, negative);
-        if (!condition.TryGetValue(ImageLatents, out var value) || value is not Tensor latents)
+        if (!condition.TryGetValue(ImageLatents, out var latents))
             return Invalid("inject_condition requires condition['image_latents']");
         if (positive.Contains(ImageLatents))
             return Invalid("inject_condition: 'image_latents' found in model_inputs; this key is reserved for the condition latents. Pass them through the condition instead.");

@@ -16,7 +16,6 @@ namespace Omni.Algebra.Adapters;
 /// <param name="PromptEmbedsMask">Their mask (B, L), if any.</param>
 /// <param name="NegativePromptEmbeds">Negative prompt embeddings for CFG, if any.</param>
 /// <param name="NegativePromptEmbedsMask">Their mask, if any.</param>
-/// <param name="MicroBatch">Everything else the micro-batch carries (model extras such as <c>pooled_prompt_embeds</c>).</param>
 public sealed record ModelInputRequest(
     Tensor Latents,
     Tensor Timesteps,
@@ -24,15 +23,14 @@ public sealed record ModelInputRequest(
     Tensor PromptEmbeds,
     Tensor? PromptEmbedsMask = null,
     Tensor? NegativePromptEmbeds = null,
-    Tensor? NegativePromptEmbedsMask = null,
-    ImmutableDictionary<string, object?>? MicroBatch = null)
+    Tensor? NegativePromptEmbedsMask = null)
 {
+    /// <summary>Everything else the micro-batch carries: model extras such as <c>pooled_prompt_embeds</c> (empty when none).</summary>
+    public ImmutableDictionary<string, Tensor> Extras { get; init; } = ImmutableDictionary<string, Tensor>.Empty;
+
     /// <summary>The latent the model sees at this step: <c>Latents[:, Step]</c>, or <see cref="Latents"/> when already selected.</summary>
     public Tensor CurrentLatent => Step is { } k ? Latents.select(1, k) : Latents;
 
     /// <summary>The timesteps at this step: <c>Timesteps[:, Step]</c>, or <see cref="Timesteps"/> when already selected.</summary>
     public Tensor CurrentTimesteps => Step is { } k ? Timesteps.select(1, k) : Timesteps;
-
-    /// <summary>The micro-batch extras (empty when none were given).</summary>
-    public ImmutableDictionary<string, object?> Extras => MicroBatch ?? ImmutableDictionary<string, object?>.Empty;
 }

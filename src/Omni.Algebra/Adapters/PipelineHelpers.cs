@@ -49,14 +49,14 @@ public static class PipelineHelpers
 
     /// <summary>
     /// Recomputes a trained step of a stored trajectory: the micro-batch becomes the adapter's input request
-    /// (<c>all_latents</c>, <c>all_timesteps</c>, prompt embeddings), then the adapter scores the transition.
+    /// (trajectory latents and timesteps, prompt embeddings, extras), then the adapter scores the transition.
     /// </summary>
     public static Either<OmniError, PolicyStep> RecomputeStep(
         AdapterRegistries registries, IDenoiser module, SchedulerState schedule, DiffusionModelConfig config,
-        System.Collections.Immutable.ImmutableDictionary<string, object?> microBatch, int step) =>
+        MicroBatch microBatch, int step) =>
         from adapter in TrainingAdapterFor(registries, config)
         from request in AdapterCalls.TrajectoryRequest(microBatch, step)
         from inputs in AdapterCalls.PrepareModelInputs(adapter, module, config, request)
-        from result in adapter.ForwardAndSamplePreviousStep(new StepContext(module, schedule, config, inputs.Positive, inputs.Negative, microBatch, step))
+        from result in AdapterCalls.ForwardAndSamplePreviousStep(adapter, new StepContext(module, schedule, config, inputs.Positive, inputs.Negative, microBatch, step))
         select result;
 }

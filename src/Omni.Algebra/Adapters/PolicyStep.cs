@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using static TorchSharp.torch;
 
 namespace Omni.Algebra.Adapters;
@@ -10,4 +11,9 @@ namespace Omni.Algebra.Adapters;
 /// <param name="PrevSampleMean">The Gaussian mean of the next latent (B, …).</param>
 /// <param name="StdDevT">The step's std.</param>
 /// <param name="SqrtDt"><c>√−dt</c> per row, (B,).</param>
-public sealed record PolicyStep(Tensor LogProb, Tensor PrevSampleMean, Tensor StdDevT, Tensor SqrtDt);
+public sealed record PolicyStep(Tensor LogProb, Tensor PrevSampleMean, Tensor StdDevT, Tensor SqrtDt)
+{
+    /// <summary>The step as a loss's model output, under the names losses declare (<c>log_probs</c>, <c>prev_sample_mean</c>, <c>std_dev_t</c>, <c>sqrt_dt</c>).</summary>
+    public ImmutableDictionary<string, Tensor> AsModelOutput() => ImmutableDictionary<string, Tensor>.Empty
+        .Add("log_probs", LogProb).Add("prev_sample_mean", PrevSampleMean).Add("std_dev_t", StdDevT).Add("sqrt_dt", SqrtDt);
+}

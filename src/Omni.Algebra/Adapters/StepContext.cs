@@ -1,5 +1,5 @@
-using System.Collections.Immutable;
 using Omni.Algebra.Config;
+using Omni.Algebra.Rollouts;
 using Omni.Algebra.Schedules;
 
 namespace Omni.Algebra.Adapters;
@@ -10,7 +10,7 @@ namespace Omni.Algebra.Adapters;
 /// <param name="Config">The model configuration.</param>
 /// <param name="Positive">The model arguments from <see cref="TrainingAdapter.PrepareModelInputs"/>.</param>
 /// <param name="Negative">The CFG negative arguments, if any.</param>
-/// <param name="MicroBatch">The micro-batch (needs <c>all_latents</c> (B, T+1, …) and <c>all_timesteps</c> (B, T)).</param>
+/// <param name="MicroBatch">The recorded trajectory and its conditioning.</param>
 /// <param name="Step">The trained step.</param>
 public sealed record StepContext(
     IDenoiser Module,
@@ -18,5 +18,5 @@ public sealed record StepContext(
     DiffusionModelConfig Config,
     ModelInputs Positive,
     ModelInputs? Negative,
-    ImmutableDictionary<string, object?> MicroBatch,
+    MicroBatch MicroBatch,
     int Step);

@@ -23,8 +23,12 @@ public sealed record TrainingAdapter
     /// <summary>Builds the arguments of the denoiser (and of its CFG negative pass, if any) for one step.</summary>
     public required Func<IDenoiser, DiffusionModelConfig, ModelInputRequest, Either<OmniError, (ModelInputs Positive, ModelInputs? Negative)>> PrepareModelInputs { get; init; }
 
-    /// <summary>Runs the model (with guidance) and scores the stored transition with the SDE step.</summary>
-    public required Func<StepContext, Either<OmniError, PolicyStep>> ForwardAndSamplePreviousStep { get; init; }
+    /// <summary>
+    /// Runs the model (with guidance) and scores the stored transition with the SDE step. It receives the adapter it is
+    /// called on (the reference's <c>self</c>), so its calls into the adapter's other functions follow a <c>with</c> copy;
+    /// <see cref="TrajectoryStep.ForwardAndSample"/> is the standard implementation.
+    /// </summary>
+    public required Func<TrainingAdapter, StepContext, Either<OmniError, PolicyStep>> ForwardAndSamplePreviousStep { get; init; }
 
     /// <summary>Builds the schedule; by default <see cref="FlowMatchSchedule.SetTimesteps(SchedulerConfig, TimestepRequest)"/> with <see cref="SetTimesteps"/>.</summary>
     public Func<SchedulerConfig, DiffusionModelConfig, Validation<OmniError, SchedulerState>>? BuildScheduler { get; init; }

@@ -3,6 +3,7 @@ using Omni.Algebra.Adapters;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Schedules;
+using static LanguageExt.Prelude;
 using static TorchSharp.torch;
 
 namespace Omni.Algebra.Rollouts;
@@ -12,7 +13,20 @@ namespace Omni.Algebra.Rollouts;
 /// <param name="Schedule">The schedule (the same value training recomputes with).</param>
 /// <param name="Config">The model configuration.</param>
 /// <param name="Request">Prompts, noise sources and the SDE window.</param>
-public sealed record RolloutContext(IDenoiser Module, SchedulerState Schedule, DiffusionModelConfig Config, RolloutRequest Request);
+public sealed record RolloutContext(IDenoiser Module, SchedulerState Schedule, DiffusionModelConfig Config, RolloutRequest Request)
+{
+    /// <summary>
+    /// The denoiser as the module type <paramref name="rollout"/> shapes its latents for (it reads the channel count from
+    /// its config), or an error naming the expected and the actual type: a guessed channel count would only fail later, deep
+    /// inside the model.
+    /// </summary>
+    public Either<OmniError, T> ModuleAs<T>(string rollout) where T : class =>
+        Module is T module
+            ? module
+            : Left<OmniError, T>(OmniError.Invalid(
+                $"The {rollout} rollout shapes its latents for a {typeof(T).Name} (it reads in_channels from its config), but the module is a {Module.GetType().Name}. "
+                + "Train the folder's transformer, or register a rollout adapter for this module (RolloutAdapter.FromTraining with your latent shape)."));
+}
 
 /// <summary>
 /// How one (architecture, algorithm) pair samples (the role of the reference's <c>VllmOmniPipelineBase</c>
@@ -32,24 +46,40 @@ public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<Omn
     /// </summary>
     public static RolloutAdapter FromTraining(
         TrainingAdapter training, Func<RolloutContext, long[]> latentShape,
-        Func<Tensor, Tensor>? decode = null, bool recordMeans = true, Func<Tensor, Tensor>? prepareInitial = null) =>
-        new(training.Name + " rollout", context =>
+        Func<Tensor, Tensor>? decode = null, bool recordMeans = true, Func<Tensor, Either<OmniError, Tensor>>? prepareInitial = null) =>
+        FromTraining(training, context => Right<OmniError, long[]>(latentShape(context)), decode, recordMeans, prepareInitial);
+
+    /// <summary>
+    /// <see cref="FromTraining(TrainingAdapter, Func{RolloutContext, long[]}, Func{Tensor, Tensor}?, bool, Func{Tensor, Either{OmniError, Tensor}}?)"/>
+    /// for a latent shape that can fail (for example when it depends on the module's type).
+    /// </summary>
+    public static RolloutAdapter FromTraining(
+        TrainingAdapter training, Func<RolloutContext, Either<OmniError, long[]>> latentShape,
+        Func<Tensor, Tensor>? decode = null, bool recordMeans = true, Func<Tensor, Either<OmniError, Tensor>>? prepareInitial = null) =>
+        new(training.Name + " rollout", context => latentShape(context).Bind(shape => Sample(training, context, shape, decode, recordMeans, prepareInitial)));
+
+    private static Either<OmniError, Trajectory> Sample(
+        TrainingAdapter training, RolloutContext context, long[] latentShape,
+        Func<Tensor, Tensor>? decode, bool recordMeans, Func<Tensor, Either<OmniError, Tensor>>? prepareInitial)
+    {
+        var (module, schedule, config, request) = context;
+        using var drawn = request.InitialNoise.Draw(latentShape, ScalarType.Float32, request.PromptEmbeds.device);
+        // Some pipelines draw noise in one layout and denoise in another (Qwen-Image packs 2×2 patches).
+        return (prepareInitial is null ? drawn.alias() : prepareInitial(drawn)).Bind(initial =>
         {
-            var (module, schedule, config, request) = context;
-            using var drawn = request.InitialNoise.Draw(latentShape(context), ScalarType.Float32, request.PromptEmbeds.device);
-            // Some pipelines draw noise in one layout and denoise in another (Qwen-Image packs 2×2 patches).
-            using var initial = prepareInitial is null ? drawn.alias() : prepareInitial(drawn);
+            using var _ = initial;
             var window = request.WindowFor(config.Sde, schedule.NumInferenceSteps);
             Either<OmniError, Tensor> Velocity(Tensor x, int step)
             {
                 using var t = full(x.shape[0], schedule.Timesteps[step], ScalarType.Float32, x.device);
                 var inputs = new ModelInputRequest(x, t, null, request.PromptEmbeds, request.PromptEmbedsMask,
-                                                   request.NegativePromptEmbeds, request.NegativePromptEmbedsMask, request.Extras);
+                                                   request.NegativePromptEmbeds, request.NegativePromptEmbedsMask) { Extras = request.Extras };
                 return AdapterCalls.Predict(training, module, config, inputs, step);
             }
             return FlowRollout.Run(schedule, config.Sde, window, initial, Velocity, request.StepNoise, recordMeans).Map(steps =>
                 new Trajectory(steps.Latents, steps.LogProbs, steps.Timesteps, steps.PrevSampleMeans, steps.FinalLatents,
                     request.PromptEmbeds, request.PromptEmbedsMask, request.NegativePromptEmbeds, request.NegativePromptEmbedsMask,
-                    decode?.Invoke(steps.FinalLatents), request.Extras ?? System.Collections.Immutable.ImmutableDictionary<string, object?>.Empty));
+                    decode?.Invoke(steps.FinalLatents), request.Extras));
         });
+    }
 }

@@ -5,7 +5,7 @@ namespace Omni.Algebra.Rollouts;
 
 /// <summary>
 /// One rollout batch: prompt embeddings (already encoded — training never re-encodes prompts), the noise sources
-/// and the SDE window.
+/// and the SDE window. The request lends its prompt tensors to the rollout; the trajectory borrows them in turn.
 /// </summary>
 /// <param name="PromptEmbeds">(B, L, D).</param>
 /// <param name="InitialNoise">Draws the initial latents.</param>
@@ -14,7 +14,6 @@ namespace Omni.Algebra.Rollouts;
 /// <param name="PromptEmbedsMask">(B, L), if any.</param>
 /// <param name="NegativePromptEmbeds">For CFG, if any.</param>
 /// <param name="NegativePromptEmbedsMask">For CFG, if any.</param>
-/// <param name="Extras">Model extras (e.g. <c>pooled_prompt_embeds</c>) passed through to the adapter and the trajectory.</param>
 public sealed record RolloutRequest(
     Tensor PromptEmbeds,
     IRandomSource InitialNoise,
@@ -22,9 +21,11 @@ public sealed record RolloutRequest(
     SdeWindow? Window = null,
     Tensor? PromptEmbedsMask = null,
     Tensor? NegativePromptEmbeds = null,
-    Tensor? NegativePromptEmbedsMask = null,
-    ImmutableDictionary<string, object?>? Extras = null)
+    Tensor? NegativePromptEmbedsMask = null)
 {
+    /// <summary>Model extras (e.g. <c>pooled_prompt_embeds</c>) passed through to the adapter and the trajectory.</summary>
+    public ImmutableDictionary<string, Tensor> Extras { get; init; } = ImmutableDictionary<string, Tensor>.Empty;
+
     /// <summary>
     /// Chooses the window when <see cref="Window"/> is null, called right after the initial latents are drawn (the
     /// reference draws the window start from the request's generator at that point). Null: every step but the last.

@@ -16,6 +16,7 @@ namespace Omni.Effects.Prompts;
 /// (N, P) and <c>negative_pooled_prompt_embeds</c> for SD3;</item>
 /// <item>metadata <c>prompts</c>: a JSON list of the N prompt texts — optional, for logs and reward functions.</item>
 /// </list>
+/// A value owns its tensors: <see cref="Load"/> and <see cref="Select"/> return new ones, which disposing the value frees.
 /// </summary>
 public sealed record PromptEmbeddings(
     Tensor PromptEmbeds,
@@ -23,7 +24,7 @@ public sealed record PromptEmbeddings(
     Tensor? NegativePromptEmbeds,
     Tensor? NegativePromptEmbedsMask,
     ImmutableDictionary<string, Tensor> Extras,
-    ImmutableArray<string> Prompts)
+    ImmutableArray<string> Prompts) : IDisposable
 {
     /// <summary>The number of prompts N.</summary>
     public long Count => PromptEmbeds.shape[0];
@@ -71,6 +72,16 @@ public sealed record PromptEmbeddings(
         if (NegativePromptEmbedsMask is not null) tensors["negative_prompt_embeds_mask"] = NegativePromptEmbedsMask;
         var metadata = Prompts.IsDefaultOrEmpty ? null : new Dictionary<string, string> { ["prompts"] = JsonSerializer.Serialize(Prompts) };
         SafetensorsWriter.Write(path, tensors, metadata);
+    }
+
+    /// <summary>Disposes the embeddings, masks and extras.</summary>
+    public void Dispose()
+    {
+        PromptEmbeds.Dispose();
+        PromptEmbedsMask?.Dispose();
+        NegativePromptEmbeds?.Dispose();
+        NegativePromptEmbedsMask?.Dispose();
+        foreach (var extra in Extras.Values) extra.Dispose();
     }
 
     private static ImmutableArray<string> ParsePrompts(string path, string json, long count)

@@ -52,7 +52,7 @@ public sealed class OmniPipeline
     /// <param name="extras">Model extras (e.g. <c>pooled_prompt_embeds</c>).</param>
     public Trajectory Rollout(IDenoiser module, Tensor promptEmbeds, IReadOnlyList<long> seeds,
                               Tensor? promptEmbedsMask = null, Tensor? negativePromptEmbeds = null,
-                              Tensor? negativePromptEmbedsMask = null, ImmutableDictionary<string, object?>? extras = null)
+                              Tensor? negativePromptEmbedsMask = null, ImmutableDictionary<string, Tensor>? extras = null)
     {
         if (seeds.Count != promptEmbeds.shape[0])
             throw new OmniException([OmniError.Invalid($"Expected one seed per sample ({promptEmbeds.shape[0]}), got {seeds.Count}.")]);
@@ -60,8 +60,9 @@ public sealed class OmniPipeline
             $"No rollout pipeline registered for {Config.Key}. Register one with OmniPipelineBuilder.WithAdapter(…, rollout).")]));
         var generators = seeds.Select(Generators.Seeded).ToArray();
         var noise = NoiseSource.From(generators);
-        var request = new RolloutRequest(promptEmbeds, noise, noise, null, promptEmbedsMask, negativePromptEmbeds, negativePromptEmbedsMask, extras)
+        var request = new RolloutRequest(promptEmbeds, noise, noise, null, promptEmbedsMask, negativePromptEmbeds, negativePromptEmbedsMask)
         {
+            Extras = extras ?? ImmutableDictionary<string, Tensor>.Empty,
             ChooseWindow = (settings, steps) => SdeWindow.Choose(settings, steps, (low, high) =>
             {
                 using var start = randint(low, high + 1, [1], ScalarType.Int64, CPU, generator: generators[0]);
@@ -77,7 +78,7 @@ public sealed class OmniPipeline
     /// </summary>
     public Trajectory Rollout(IDenoiser module, Omni.Effects.Prompts.PromptEmbeddings prompts, IReadOnlyList<long> seeds) =>
         Rollout(module, prompts.PromptEmbeds, seeds, prompts.PromptEmbedsMask, prompts.NegativePromptEmbeds, prompts.NegativePromptEmbedsMask,
-                prompts.Extras.ToImmutableDictionary(p => p.Key, p => (object?)p.Value));
+                prompts.Extras);
 
     /// <summary>
     /// The model to train: the adapter's <see cref="TrainingAdapter.BuildModule"/> if it builds one, otherwise the
@@ -95,7 +96,7 @@ public sealed class OmniPipeline
     public PolicyStep Recompute(IDenoiser module, Trajectory trajectory, int step) =>
         Recompute(module, trajectory.ToMicroBatch(), step);
 
-    /// <summary>Recomputes a trained step from a micro-batch under the reference's key names.</summary>
-    public PolicyStep Recompute(IDenoiser module, ImmutableDictionary<string, object?> microBatch, int step) =>
+    /// <summary>Recomputes a trained step of a micro-batch (a trajectory's, or one assembled from stored tensors).</summary>
+    public PolicyStep Recompute(IDenoiser module, MicroBatch microBatch, int step) =>
         PipelineHelpers.RecomputeStep(Registries, module, Schedule, Config, microBatch, step).OrThrow();
 }

@@ -55,10 +55,7 @@ public static class QwenImageFlowGrpo
             negative is not null && config.Pipeline.TrueCfgScale > 1
                 ? Guidance.TrueCfg(module.Forward(positive), module.Forward(negative), config.Pipeline.TrueCfgScale)
                 : module.Forward(positive),
-        ForwardAndSamplePreviousStep = context =>
-            from prediction in AdapterCalls.Forward(Training!, context.Module, context.Config, context.Positive, context.Negative)
-            from step in TrajectoryStep.SamplePreviousStep(context.Schedule, context.Config, context.MicroBatch, context.Step, prediction)
-            select step,
+        ForwardAndSamplePreviousStep = TrajectoryStep.ForwardAndSample,
     };
 
     /// <summary>MixGRPO's training adapter: the FlowGRPO one under its own name.</summary>
@@ -69,10 +66,9 @@ public static class QwenImageFlowGrpo
     /// to (B, (h/2)(w/2), 4C), as the Qwen-Image pipeline does.
     /// </summary>
     public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, context =>
-    {
-        var (config, batch) = (context.Config, context.Request.BatchSize);
-        var channels = context.Module is QwenImageTransformer2DModel qwen ? qwen.Config.InChannels / 4 : 16;
-        return [batch, 1, channels, QwenImageLatents.LatentSize(config.Pipeline.Height, config.VaeScaleFactor),
-                QwenImageLatents.LatentSize(config.Pipeline.Width, config.VaeScaleFactor)];
-    }, prepareInitial: noise => QwenImageLatents.Pack(noise).OrThrow());
+        from qwen in context.ModuleAs<QwenImageTransformer2DModel>("QwenImagePipeline")
+        let config = context.Config
+        select new[] { context.Request.BatchSize, 1, qwen.Config.InChannels / 4, QwenImageLatents.LatentSize(config.Pipeline.Height, config.VaeScaleFactor),
+                       QwenImageLatents.LatentSize(config.Pipeline.Width, config.VaeScaleFactor) },
+        prepareInitial: QwenImageLatents.Pack);
 }

@@ -41,26 +41,21 @@ public static class Sd3FlowGrpo
             negative is not null && config.Pipeline.GuidanceScale is > 1 and var g
                 ? Guidance.Combine(module.Forward(positive), module.Forward(negative), g)
                 : module.Forward(positive),
-        ForwardAndSamplePreviousStep = context =>
-            from prediction in AdapterCalls.Forward(Training!, context.Module, context.Config, context.Positive, context.Negative)
-            from step in TrajectoryStep.SamplePreviousStep(context.Schedule, context.Config, context.MicroBatch, context.Step, prediction)
-            select step,
+        ForwardAndSamplePreviousStep = TrajectoryStep.ForwardAndSample,
     };
 
     /// <summary>
-    /// The standard rollout: latents (B, in_channels, H/f, W/f) with f the VAE factor and in_channels the
-    /// transformer's (16 for any other module); no decoding until the VAE lands.
+    /// The standard rollout: latents (B, in_channels, H/f, W/f) with f the VAE factor and in_channels the transformer's.
+    /// It records final latents only; the trainer decodes them with the folder's VAE.
     /// </summary>
     public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, context =>
-    {
-        var (config, batch) = (context.Config, context.Request.BatchSize);
-        var channels = context.Module is Sd3.Sd3Transformer2DModel sd3 ? sd3.Config.InChannels : 16;
-        return [batch, channels, config.Pipeline.Height / config.VaeScaleFactor, config.Pipeline.Width / config.VaeScaleFactor];
-    });
+        from sd3 in context.ModuleAs<Sd3.Sd3Transformer2DModel>("StableDiffusion3Pipeline")
+        let config = context.Config
+        select new[] { context.Request.BatchSize, sd3.Config.InChannels, config.Pipeline.Height / config.VaeScaleFactor, config.Pipeline.Width / config.VaeScaleFactor });
 
     private static Either<OmniError, (ModelInputs, ModelInputs?)> PrepareInputs(DiffusionModelConfig config, ModelInputRequest request)
     {
-        if (!request.Extras.TryGetValue(Pooled, out var pooledValue) || pooledValue is not Tensor pooled)
+        if (!request.Extras.TryGetValue(Pooled, out var pooled))
             return Left<OmniError, (ModelInputs, ModelInputs?)>(new OmniError(ErrorKind.NotFound, "SD3 FlowGRPO requires `pooled_prompt_embeds` from rollout."));
         var positive = ModelInputs.Empty
             .With("hidden_states", request.CurrentLatent)
@@ -70,7 +65,7 @@ public static class Sd3FlowGrpo
         if (config.Pipeline.GuidanceScale is not > 1) return (positive, null);
         if (request.NegativePromptEmbeds is not { } negativeEmbeds)
             return Left<OmniError, (ModelInputs, ModelInputs?)>(OmniError.Invalid("SD3 CFG requires negative prompt embeds when guidance_scale > 1."));
-        if (!request.Extras.TryGetValue(NegativePooled, out var negativePooledValue) || negativePooledValue is not Tensor negativePooled)
+        if (!request.Extras.TryGetValue(NegativePooled, out var negativePooled))
             return Left<OmniError, (ModelInputs, ModelInputs?)>(new OmniError(ErrorKind.NotFound,
                 "SD3 CFG requires `negative_pooled_prompt_embeds` from rollout when guidance_scale > 1."));
         return (positive, positive.With("encoder_hidden_states", negativeEmbeds).With("pooled_projections", negativePooled));

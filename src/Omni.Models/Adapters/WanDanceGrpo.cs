@@ -50,20 +50,15 @@ public static class WanDanceGrpo
             negative is not null && config.Pipeline.TrueCfgScale > 1
                 ? Guidance.Combine(module.Forward(positive), module.Forward(negative), config.Pipeline.TrueCfgScale)
                 : module.Forward(positive),
-        ForwardAndSamplePreviousStep = context =>
-            from prediction in AdapterCalls.Forward(Training!, context.Module, context.Config, context.Positive, context.Negative)
-            from step in TrajectoryStep.SamplePreviousStep(context.Schedule, context.Config, context.MicroBatch, context.Step, prediction)
-            select step,
+        ForwardAndSamplePreviousStep = TrajectoryStep.ForwardAndSample,
     };
 
     /// <summary>The standard rollout: latents (B, C, (F − 1)/4 + 1, H/f, W/f).</summary>
     public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, context =>
-    {
-        var (config, batch) = (context.Config, context.Request.BatchSize);
-        var channels = context.Module is WanTransformer3DModel wan ? wan.Config.InChannels : 16;
-        var frames = (config.Pipeline.NumFrames - 1) / TemporalScaleFactor + 1;
-        return [batch, channels, frames, config.Pipeline.Height / config.VaeScaleFactor, config.Pipeline.Width / config.VaeScaleFactor];
-    });
+        from wan in context.ModuleAs<WanTransformer3DModel>("WanPipeline")
+        let config = context.Config
+        select new[] { context.Request.BatchSize, wan.Config.InChannels, (config.Pipeline.NumFrames - 1) / TemporalScaleFactor + 1,
+                       config.Pipeline.Height / config.VaeScaleFactor, config.Pipeline.Width / config.VaeScaleFactor });
 
     /// <summary><c>shift·t/(1 + (shift − 1)·t)</c> over <c>torch.linspace(1, 0, N + 1)</c> in float32, without the final 0.</summary>
     public static IEnumerable<double> Sigmas(int steps)

@@ -18,27 +18,24 @@ public static class ShapesAdapter
     /// <summary>The registry key.</summary>
     public static readonly AdapterKey Key = new(ShapesPipeline.ClassName, "flow_grpo");
 
-    /// <summary>The training adapter: SD3 FlowGRPO's functions under their own name, scoring through this adapter.</summary>
+    /// <summary>
+    /// The training adapter: SD3 FlowGRPO's functions under their own name, with the forward call reading the denoiser's
+    /// output as a clean image and handing the scheduler the velocity it implies (<see cref="SamplePrediction"/>). CFG
+    /// commutes with that conversion (it is affine in the prediction, with the same latents and σ), so SD3's guided
+    /// prediction is converted once.
+    /// </summary>
     public static TrainingAdapter Training { get; } = Sd3FlowGrpo.Training with
     {
         Name = "OmniShapesFlowGRPO",
-        // The denoiser predicts the clean image; the scheduler steps with the velocity it implies (SamplePrediction).
-        // CFG commutes with the conversion (it is affine in the prediction, with the same latents and σ), so SD3's
-        // guided prediction is converted once.
         Forward = (module, config, positive, negative) => SamplePrediction.Velocity(
             positive.Tensor("hidden_states"), Sd3FlowGrpo.Training.Forward(module, config, positive, negative), positive.Tensor("timestep")),
-        ForwardAndSamplePreviousStep = context =>
-            from prediction in AdapterCalls.Forward(Training!, context.Module, context.Config, context.Positive, context.Negative)
-            from step in TrajectoryStep.SamplePreviousStep(context.Schedule, context.Config, context.MicroBatch, context.Step, prediction)
-            select step,
     };
 
     /// <summary>The standard rollout in pixel space: initial noise (B, 3, H, W), images decoded to [0, 1].</summary>
     public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, context =>
-    {
-        var channels = context.Module is Sd3Transformer2DModel sd3 ? sd3.Config.InChannels : 3;
-        return [context.Request.BatchSize, channels, context.Config.Pipeline.Height, context.Config.Pipeline.Width];
-    }, decode: ShapesImages.Decode);
+        from sd3 in context.ModuleAs<Sd3Transformer2DModel>(ShapesPipeline.ClassName)
+        select new[] { context.Request.BatchSize, sd3.Config.InChannels, context.Config.Pipeline.Height, context.Config.Pipeline.Width },
+        decode: ShapesImages.Decode);
 
     /// <summary>Adds the pair to <paramref name="registries"/>.</summary>
     public static AdapterRegistries Register(AdapterRegistries registries) => registries.Register(Key, Training, Rollout);

@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Rollouts;
@@ -32,21 +31,11 @@ public static class ShapesSampler
             for (var first = 0; first < prompts.Count; first += sampling.MaxBatch)
             {
                 var count = Math.Min(sampling.MaxBatch, prompts.Count - first);
-                var encoded = ShapesPromptEncoding.Encode(pipeline.TextEncoder, prompts.Skip(first).Take(count).ToArray()).OrThrow();
-                try
-                {
-                    var noise = NoiseSource.PerSample(seeds.Skip(first).Take(count));
-                    var request = new RolloutRequest(encoded.PromptEmbeds, noise, noise, NegativePromptEmbeds: encoded.NegativePromptEmbeds,
-                        Extras: encoded.Extras.ToImmutableDictionary(p => p.Key, p => (object?)p.Value));
-                    using var trajectory = ShapesAdapter.Rollout.Run(new RolloutContext(pipeline.Transformer, schedule, config, request)).OrThrow();
-                    chunks.Add(trajectory.Decoded!.clone());
-                }
-                finally
-                {
-                    encoded.PromptEmbeds.Dispose();
-                    encoded.NegativePromptEmbeds?.Dispose();
-                    foreach (var extra in encoded.Extras.Values) extra.Dispose();
-                }
+                using var encoded = ShapesPromptEncoding.Encode(pipeline.TextEncoder, prompts.Skip(first).Take(count).ToArray()).OrThrow();
+                var noise = NoiseSource.PerSample(seeds.Skip(first).Take(count));
+                var request = new RolloutRequest(encoded.PromptEmbeds, noise, noise, NegativePromptEmbeds: encoded.NegativePromptEmbeds) { Extras = encoded.Extras };
+                using var trajectory = ShapesAdapter.Rollout.Run(new RolloutContext(pipeline.Transformer, schedule, config, request)).OrThrow();
+                chunks.Add(trajectory.Decoded!.clone());
             }
             return chunks.Count == 1 ? chunks[0].alias() : cat(chunks, 0);
         }

@@ -86,7 +86,7 @@ public static class ShapesPretraining
     {
         using var scope = NewDisposeScope();
         var stepSeed = StepSeed(options.Seed, step);
-        using var batch = PretrainingBatch.Draw(new System.Random((int)(stepSeed & int.MaxValue)), options.BatchSize, pipeline.ImageSize, options.TextDropout, options.CaptionNoise);
+        using var batch = PretrainingBatch.Draw(new System.Random((int)(stepSeed & int.MaxValue)), options.BatchSize, pipeline.ImageSize, options.TextDropout, options.CaptionNoiseAt(step));
         using var generator = Generators.Seeded((long)(stepSeed >> 1));
         var noise = randn(batch.Images.shape, ScalarType.Float32, CPU, generator: generator);
         var sigmas = RectifiedFlow.SampleSigmas(options.BatchSize, generator, options.LogitMean, options.LogitStd);

@@ -37,6 +37,12 @@ public sealed record ShapesPretrainingOptions
     /// ignores its prompt about that often, which is what classifier-free guidance, or RL fine-tuning, corrects.
     /// </summary>
     public double CaptionNoise { get; init; } = 0.5;
+    /// <summary>
+    /// The first step whose captions are noisy (<see cref="CaptionNoise"/>); the steps before it see only true captions.
+    /// Clean captions first teach the text pathway quickly; the noisy tail then teaches the model that a caption is
+    /// right only part of the time, as further training on web alt text does.
+    /// </summary>
+    public int CaptionNoiseStart { get; init; }
     /// <summary>Mean of the logit-normal σ distribution (SD3's training density).</summary>
     public double LogitMean { get; init; }
     /// <summary>Standard deviation of the logit-normal σ distribution.</summary>
@@ -70,6 +76,7 @@ public sealed record ShapesPretrainingOptions
         if (WeightDecay < 0) problems.Add($"weight decay must be non-negative, got {WeightDecay}.");
         if (TextDropout is < 0 or > 1) problems.Add($"text dropout must be in [0, 1], got {TextDropout}.");
         if (CaptionNoise is < 0 or >= 1) problems.Add($"caption noise must be in [0, 1), got {CaptionNoise}.");
+        if (CaptionNoiseStart < 0) problems.Add($"the first noisy-caption step must be non-negative, got {CaptionNoiseStart}.");
         if (!(LogitStd > 0)) problems.Add($"the logit-normal std must be positive, got {LogitStd}.");
         if (Denoiser.JointAttentionDim != TextEncoder.HiddenSize)
             problems.Add($"the denoiser's joint_attention_dim ({Denoiser.JointAttentionDim}) must equal the text encoder's hidden_size ({TextEncoder.HiddenSize}).");
@@ -78,6 +85,9 @@ public sealed record ShapesPretrainingOptions
         problems.AddRange(TextEncoder.Problems());
         return problems;
     }
+
+    /// <summary>The caption noise of step <paramref name="step"/> (0-based): none before <see cref="CaptionNoiseStart"/>, <see cref="CaptionNoise"/> from it on.</summary>
+    public double CaptionNoiseAt(int step) => step < CaptionNoiseStart ? 0 : CaptionNoise;
 
     /// <summary>The learning rate of step <paramref name="step"/> (0-based): linear warm-up, then cosine decay.</summary>
     public double LearningRateAt(int step)

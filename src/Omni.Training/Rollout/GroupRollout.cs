@@ -6,18 +6,25 @@ using Omni.Algebra.Training;
 using Omni.Effects.Prompts;
 using Omni.Effects.Random;
 using Omni.Training.Run;
+using static LanguageExt.Prelude;
 using static TorchSharp.torch;
 
 namespace Omni.Training.Rollout;
 
 /// <summary>One training step's rollouts: prompts × group size samples in micro-batch chunks.</summary>
+/// <remarks>
+/// Owns everything it holds: each chunk's trajectory, the prompt rows selected for that chunk (which the trajectory only
+/// borrows) and the concatenated images. Disposing the batch frees them all.
+/// </remarks>
 /// <param name="Chunks">Trajectories, one per micro-batch of samples (sample order: prompt-major).</param>
+/// <param name="ChunkPrompts">The prompt rows of each chunk, which its trajectory borrows.</param>
 /// <param name="Images">Decoded images (B, 3, H, W) in [0, 1], float32, all chunks concatenated.</param>
 /// <param name="Prompts">Prompt text per sample (empty strings when the embeddings carry no texts).</param>
 /// <param name="GroupIds">The group (prompt uid) of each sample.</param>
 /// <param name="Window">The SDE window used.</param>
 public sealed record RolloutBatch(
-    ImmutableArray<Trajectory> Chunks, Tensor Images, ImmutableArray<string> Prompts, ImmutableArray<string> GroupIds, SdeWindow Window) : IDisposable
+    ImmutableArray<Trajectory> Chunks, ImmutableArray<PromptEmbeddings> ChunkPrompts, Tensor Images, ImmutableArray<string> Prompts,
+    ImmutableArray<string> GroupIds, SdeWindow Window) : IDisposable
 {
     /// <summary>Number of samples.</summary>
     public int Count => GroupIds.Length;
@@ -25,15 +32,8 @@ public sealed record RolloutBatch(
     /// <inheritdoc />
     public void Dispose()
     {
-        foreach (var chunk in Chunks)
-        {
-            chunk.Dispose();
-            chunk.PromptEmbeds.Dispose();
-            chunk.PromptEmbedsMask?.Dispose();
-            chunk.NegativePromptEmbeds?.Dispose();
-            chunk.NegativePromptEmbedsMask?.Dispose();
-            foreach (var extra in chunk.Extras.Values.OfType<Tensor>()) extra.Dispose();
-        }
+        foreach (var chunk in Chunks) chunk.Dispose();
+        foreach (var prompts in ChunkPrompts) prompts.Dispose();
         Images.Dispose();
     }
 }
@@ -48,7 +48,7 @@ public static class GroupRollout
     public static ImmutableArray<string> SampleTexts(PromptEmbeddings prompts, IReadOnlyList<int> promptIndices, int groupSize) =>
         [.. promptIndices.SelectMany(p => Enumerable.Repeat(prompts.Prompts.IsDefaultOrEmpty ? "" : prompts.Prompts[p], groupSize))];
 
-    /// <summary>Runs the rollouts of training step <paramref name="step"/>.</summary>
+    /// <summary>Runs the rollouts of training step <paramref name="step"/>; the first failing chunk's error is returned.</summary>
     /// <param name="policy">The model and its adapters.</param>
     /// <param name="rollout">The rollout adapter.</param>
     /// <param name="prompts">All training prompts (embeddings table).</param>
@@ -68,41 +68,58 @@ public static class GroupRollout
     {
         var rows = promptIndices.SelectMany(p => Enumerable.Repeat((long)p, groupSize)).ToArray();
         var groupIds = Enumerable.Range(0, rows.Length).Select(s => $"{step}:{s / groupSize}").ToImmutableArray();
-        var texts = SampleTexts(prompts, promptIndices, groupSize);
         var chunks = new List<Trajectory>();
+        var chunkPrompts = new List<PromptEmbeddings>();
         var images = new List<Tensor>();
+        Either<OmniError, LanguageExt.Unit> Sample(int first)
+        {
+            var count = Math.Min(microBatch, rows.Length - first);
+            var sampleIds = Enumerable.Range(first, count).ToArray();
+            var initialSeeds = sampleIds.Select(s => seeds.For(SeedStreams.Purpose.InitialNoise, step, sameNoisePerGroup ? s / groupSize : s));
+            var stepSeeds = sampleIds.Select(s => seeds.For(SeedStreams.Purpose.StepNoise, step, s));
+            var chunk = prompts.Select(rows[first..(first + count)]);
+            chunkPrompts.Add(chunk);
+            var request = new RolloutRequest(chunk.PromptEmbeds, NoiseSource.PerSample(initialSeeds), NoiseSource.PerSample(stepSeeds), window,
+                chunk.PromptEmbedsMask, chunk.NegativePromptEmbeds, chunk.NegativePromptEmbedsMask) { Extras = chunk.Extras };
+            return rollout.Run(new RolloutContext(policy.Denoiser, policy.Schedule, policy.Config, request)).Map(trajectory =>
+            {
+                chunks.Add(trajectory);
+                using var scope = NewDisposeScope();
+                var decoded = decode(trajectory.FinalLatents).to(ScalarType.Float32).MoveToOuterDisposeScope();
+                images.Add(decoded);
+                onChunkDecoded?.Invoke(first, decoded);
+                return unit;
+            });
+        }
+        void DisposeAll()
+        {
+            foreach (var c in chunks) c.Dispose();
+            foreach (var p in chunkPrompts) p.Dispose();
+            foreach (var i in images) i.Dispose();
+        }
         try
         {
             using var noGrad = no_grad();
             policy.Module.eval();
-            for (var first = 0; first < rows.Length; first += microBatch)
-            {
-                var count = Math.Min(microBatch, rows.Length - first);
-                var sampleIds = Enumerable.Range(first, count).ToArray();
-                var initialSeeds = sampleIds.Select(s => seeds.For(SeedStreams.Purpose.InitialNoise, step, sameNoisePerGroup ? s / groupSize : s));
-                var stepSeeds = sampleIds.Select(s => seeds.For(SeedStreams.Purpose.StepNoise, step, s));
-                var chunk = prompts.Select(rows[first..(first + count)]);
-                var request = new RolloutRequest(chunk.PromptEmbeds, NoiseSource.PerSample(initialSeeds), NoiseSource.PerSample(stepSeeds), window,
-                    chunk.PromptEmbedsMask, chunk.NegativePromptEmbeds, chunk.NegativePromptEmbedsMask,
-                    chunk.Extras.ToImmutableDictionary(p => p.Key, p => (object?)p.Value));
-                var trajectory = rollout.Run(new RolloutContext(policy.Denoiser, policy.Schedule, policy.Config, request));
-                if (trajectory.IsLeft) return trajectory.Map(_ => (RolloutBatch)null!);
-                var t = trajectory.IfLeft(() => null!);
-                chunks.Add(t);
-                using var scope = NewDisposeScope();
-                var decoded = decode(t.FinalLatents).to(ScalarType.Float32).MoveToOuterDisposeScope();
-                images.Add(decoded);
-                onChunkDecoded?.Invoke(first, decoded);
-            }
-            var all = cat(images, 0);
-            foreach (var image in images) image.Dispose();
-            images.Clear();
-            return new RolloutBatch([.. chunks], all, texts, groupIds, window);
+            var sampled = Enumerable.Range(0, (rows.Length + microBatch - 1) / microBatch)
+                .Aggregate(Right<OmniError, LanguageExt.Unit>(unit), (done, chunk) => done.Bind(_ => Sample(chunk * microBatch)));
+            return sampled.Match(
+                Right: _ =>
+                {
+                    var all = cat(images, 0);
+                    foreach (var image in images) image.Dispose();
+                    return Right<OmniError, RolloutBatch>(new RolloutBatch(
+                        [.. chunks], [.. chunkPrompts], all, SampleTexts(prompts, promptIndices, groupSize), groupIds, window));
+                },
+                Left: error =>
+                {
+                    DisposeAll();
+                    return Left<OmniError, RolloutBatch>(error);
+                });
         }
         catch
         {
-            foreach (var c in chunks) c.Dispose();
-            foreach (var i in images) i.Dispose();
+            DisposeAll();
             throw;
         }
     }

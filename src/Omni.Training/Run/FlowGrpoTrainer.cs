@@ -1,13 +1,11 @@
 using System.Collections.Immutable;
 using System.Diagnostics;
-using System.Text.Json;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Objectives;
 using Omni.Algebra.Registries;
 using Omni.Algebra.Rewards;
 using Omni.Algebra.Rollouts;
 using Omni.Algebra.Training;
-using Omni.Models.Lora;
 using Omni.Training.Checkpoints;
 using Omni.Training.Options;
 using Omni.Training.Rollout;
@@ -60,70 +58,28 @@ public sealed class FlowGrpoTrainer : IDisposable
     public Ema? Ema => _ema;
 
     /// <summary>
-    /// Validates the setup (options, adapters, loss, KL prerequisites), builds the optimizer and, when the run folder has a
-    /// checkpoint and <see cref="TrainingSetup.Resume"/> is set, restores it.
+    /// Validates the setup (see <see cref="TrainingPreflight"/>: options, adapters, loss, KL prerequisites, resume
+    /// compatibility), builds the optimizer and, when the run folder has a checkpoint and <see cref="TrainingSetup.Resume"/>
+    /// is set, restores it.
     /// </summary>
     /// <exception cref="OmniException">Every problem found, each with a precise message.</exception>
     public static FlowGrpoTrainer Create(TrainingSetup setup)
     {
-        var o = TrainingOptionsRules.Validate(WithConfigWindow(setup.Options, setup.Policy)).Match(v => v, errors => throw new OmniException([.. errors]));
-        var (_, rollout) = setup.Policy.Adapters().OrThrow();
-        var (estimator, recipeLoss) = setup.Objectives.Resolve(setup.Policy.Config.Algorithm).OrThrow();
-        var loss = o.LossMode is { } mode ? setup.Objectives.Losses.Get(mode).OrThrow() : recipeLoss;
-        DiffusionLoss? kl = null;
-        if (o.UseKl)
+        var run = TrainingPreflight.For(setup).Check().OrThrow();
+        var trainer = new FlowGrpoTrainer(setup with { Options = run.Options }, run.Rollout, run.Loss, run.Kl, run.Estimator);
+        if (run.ResumeFrom is { } checkpoint)
         {
-            kl = setup.Objectives.Losses.Get("kl").OrThrow();
-            if (!setup.Policy.TrainsLora && setup.Policy.Reference is null)
-                throw new OmniException([OmniError.Invalid("UseKl with full fine-tuning needs Policy.Reference (a frozen copy of the initial model).")]);
+            try { trainer.Restore(checkpoint); }
+            catch { trainer.Dispose(); throw; }
         }
-        if (setup.Prompts.Count < 1) throw new OmniException([OmniError.Invalid("The prompt set is empty.")]);
-        var trainer = new FlowGrpoTrainer(setup with { Options = o }, rollout, loss, kl, estimator);
-        if (setup.Resume && TrainingCheckpoint.Latest(setup.RunDirectory) is { } latest) trainer.Restore(latest);
         return trainer;
     }
-
-    /// <summary>A window set in the model config (<c>sde_window_size</c>/<c>sde_window_range</c>) applies when the options leave the window at Full.</summary>
-    private static TrainingOptions WithConfigWindow(TrainingOptions o, Policy policy) =>
-        o.Window == WindowStrategy.Full && !o.Fast && policy.Config.Sde.WindowSize is { } size
-            ? o with
-            {
-                Window = WindowStrategy.Random, WindowSize = size,
-                WindowRangeStart = (policy.Config.Sde.WindowRange ?? Algebra.Config.SdeSettings.DefaultWindowRange).Start,
-                WindowRangeEnd = (policy.Config.Sde.WindowRange ?? Algebra.Config.SdeSettings.DefaultWindowRange).End,
-            }
-            : o;
-
-    // Steps may change on resume (to extend a run) only when the learning rate does not depend on it.
-    private string ComparableOptions(TrainingOptions o) =>
-        JsonSerializer.Serialize(o.LearningRateSchedule == LearningRateShape.Constant ? o with { Steps = 0 } : o);
-
-    private string ModelDescription() => JsonSerializer.Serialize(new
-    {
-        _setup.Policy.Config.Architecture, _setup.Policy.Config.Algorithm, _setup.Policy.Config.Pipeline,
-        Sde = _setup.Policy.Config.Sde.ToString(), _setup.Policy.Schedule.Timesteps, _setup.Policy.TrainsLora,
-    });
 
     private void Restore(string checkpoint)
     {
         var state = TrainingCheckpoint.ReadState(checkpoint);
-        var mismatch = OptionsMismatch(state.Options, ComparableOptions(_setup.Options));
-        if (mismatch is not null)
-            throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': {mismatch}. Use a new run folder, or the same options (only Steps may change, and only with a constant learning rate).")]);
-        if (state.Model != ModelDescription())
-            throw new OmniException([OmniError.Invalid($"Cannot resume from '{checkpoint}': it was written for another model or sampling setup ({state.Model}).")]);
         TrainingCheckpoint.Restore(checkpoint, _setup.Policy.Trainable, _optimizer, _ema);
         (NextStep, ResumedFrom, _updates) = (state.Step, state.Step, state.OptimizerUpdates);
-    }
-
-    private static string? OptionsMismatch(string saved, string current)
-    {
-        using var a = JsonDocument.Parse(saved);
-        using var b = JsonDocument.Parse(current);
-        var differing = a.RootElement.EnumerateObject()
-            .Where(p => !b.RootElement.TryGetProperty(p.Name, out var v) || v.GetRawText() != p.Value.GetRawText())
-            .Select(p => $"{p.Name} was {p.Value.GetRawText()}").ToList();
-        return differing.Count == 0 ? null : "the options differ (" + string.Join(", ", differing) + ")";
     }
 
     /// <summary>Runs the remaining steps; on cancellation finishes the current step, writes a checkpoint and returns.</summary>
@@ -133,14 +89,20 @@ public sealed class FlowGrpoTrainer : IDisposable
         foreach (var observer in _setup.Observers) observer.RunStarting(NextStep, o.Steps);
         string? last = TrainingCheckpoint.Latest(_setup.RunDirectory);
         var cancelled = false;
+        var (updatesBefore, skipped) = (_updates, 0);
+        string? lastSkip = null;
         while (NextStep < o.Steps)
         {
             if (cancellation.IsCancellationRequested) { cancelled = true; break; }
-            await StepAsync(cancellation).ConfigureAwait(false);
+            var report = await StepAsync(cancellation).ConfigureAwait(false);
+            if (report.SkipReason is { } reason) (skipped, lastSkip) = (skipped + 1, reason);
             var due = o.CheckpointEvery > 0 && NextStep % o.CheckpointEvery == 0;
             if (due || NextStep == o.Steps || cancellation.IsCancellationRequested) last = Checkpoint();
         }
-        var summary = new TrainingSummary(NextStep, ResumedFrom, cancelled || NextStep < o.Steps, last);
+        var summary = new TrainingSummary(NextStep, ResumedFrom, cancelled || NextStep < o.Steps, last)
+        {
+            OptimizerUpdates = _updates - updatesBefore, SkippedSteps = skipped, LastSkipReason = lastSkip,
+        };
         foreach (var observer in _setup.Observers) observer.RunFinished(summary);
         return summary;
     }
@@ -148,7 +110,8 @@ public sealed class FlowGrpoTrainer : IDisposable
     /// <summary>Writes a checkpoint of the steps completed so far and returns its folder.</summary>
     public string Checkpoint()
     {
-        var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, ComparableOptions(_setup.Options), ModelDescription());
+        var state = new CheckpointState(NextStep, _updates, _setup.Options.Seed, TrainingPreflight.ComparableOptions(_setup.Options),
+                                        TrainingPreflight.For(_setup).ModelDescription());
         var folder = TrainingCheckpoint.Save(_setup.RunDirectory, state, _setup.Policy.Trainable, _optimizer, _ema, _setup.Options.KeepCheckpoints);
         foreach (var observer in _setup.Observers) observer.CheckpointSaved(NextStep, folder);
         return folder;
@@ -183,13 +146,14 @@ public sealed class FlowGrpoTrainer : IDisposable
             evaluations = await Task.WhenAll(scoring.Select(s => s.Task)).ConfigureAwait(false);
             _rewardFailures = 0;
         }
-        catch (Omni.Rewards.RewardException e)
+        catch (Exception e)
         {
-            // A reward that cannot score this batch (a NaN, a scorer that stays down after its retries) costs one step, not
-            // the run; three failing steps in a row mean it will not recover, so the run stops with the reason.
+            // Whatever a reward throws (a NaN, a scorer that stays down after its retries, a bug in a custom reward), it costs
+            // one step, not the run; three failing steps in a row mean it will not recover, so the run stops with the reason.
+            var failure = $"the reward failed ({e.GetType().Name}: {e.Message})";
             if (++_rewardFailures >= 3)
-                throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {e.Message}")]);
-            return Finish(step, metrics, clock, $"update skipped: {e.Message}; weights unchanged", window, images, texts, []);
+                throw new OmniException([new OmniError(ErrorKind.InvalidValue, $"The reward failed {_rewardFailures} steps in a row; last: {failure}.")]);
+            return Finish(step, metrics, clock, $"update skipped: {failure}; weights unchanged", window, images, texts, []);
         }
         metrics["time/reward_wait_s"] = rewardClock.Elapsed.TotalSeconds;
         var rewards = evaluations.SelectMany(e => e.Total).ToArray();
@@ -234,57 +198,19 @@ public sealed class FlowGrpoTrainer : IDisposable
     private UpdateOutcome Update(RolloutBatch rollout, float[] rewards, ImmutableDictionary<string, double>.Builder metrics)
     {
         var (o, policy) = (_setup.Options, _setup.Policy);
-        var data = new List<StepData>();
+        var (batches, mismatch) = TargetPasses.Compute(policy, rollout, rewards, _estimator, o, _seeds, NextStep, withReference: _kl is not null);
         try
         {
-            var recorded = rollout.Chunks[0].LogProbs.shape[1];
-            using (var scope = NewDisposeScope())
-            using (no_grad())
-            {
-                using var rewardTensor = tensor(rewards, ScalarType.Float32).unsqueeze(1).expand(-1, recorded).contiguous();
-                var settings = new AdvantageSettings { Epsilon = o.AdvantageEpsilon, NormalizeByStd = o.NormalizeAdvantageByStd, GlobalStd = o.GlobalStd };
-                var advantages = _estimator.Compute(rewardTensor, rollout.GroupIds, settings);
-                var mismatch = 0.0;
-                var first = 0;
-                // Only the columns some inner epoch trains need old and reference values.
-                var columns = Enumerable.Range(0, o.InnerEpochs)
-                    .SelectMany(e => TimestepSelection.Choose((int)recorded, o.TimestepFraction, NextStep, e, _seeds)).ToHashSet();
-                var columnIndex = tensor(columns.Order().Select(c => (long)c).ToArray(), ScalarType.Int64);
-                foreach (var chunk in rollout.Chunks)
-                {
-                    var size = chunk.LogProbs.shape[0];
-                    Tensor oldLogProbs, oldMeans;
-                    if (o.RecomputeOldLogProbs)
-                    {
-                        (oldLogProbs, oldMeans) = PolicyPasses.Evaluate(policy, policy.Denoiser, chunk, columns).OrThrow();
-                        mismatch = Math.Max(mismatch, (oldLogProbs - chunk.LogProbs).index_select(1, columnIndex).abs().max().item<float>());
-                    }
-                    else
-                    {
-                        oldLogProbs = chunk.LogProbs.clone();
-                        oldMeans = chunk.PrevSampleMeans?.clone() ?? throw new OmniException([OmniError.Invalid(
-                            "Without RecomputeOldLogProbs the rollout must record previous-sample means.")]);
-                    }
-                    Tensor? referenceMeans = null;
-                    if (_kl is not null)
-                        referenceMeans = policy.TrainsLora
-                            ? LoraAdapters.WithAdaptersDisabled(policy.Module, () => PolicyPasses.Evaluate(policy, policy.Denoiser, chunk, columns)).OrThrow().Means
-                            : PolicyPasses.Evaluate(policy, policy.Reference!, chunk, columns).OrThrow().Means;
-                    var rows = advantages.narrow(0, first, size).clone();
-                    data.Add(new StepData(oldLogProbs.DetachFromDisposeScope(), oldMeans.DetachFromDisposeScope(), rows.DetachFromDisposeScope(),
-                                          referenceMeans?.DetachFromDisposeScope()));
-                    first += (int)size;
-                }
-                if (o.RecomputeOldLogProbs) metrics["rollout/old_log_prob_mismatch"] = mismatch;
-            }
-            var outcome = PolicyUpdate.Run(policy, _optimizer, rollout.Chunks, data, _loss, _kl, o, _seeds, NextStep,
-                                           u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema);
+            if (mismatch is { } m) metrics["rollout/old_log_prob_mismatch"] = m;
+            var context = new UpdateContext(policy, _optimizer, _loss, _kl, o, _seeds, NextStep,
+                                            u => _learningRate.At(u, o.Steps * o.InnerEpochs * o.MiniBatchesPerEpoch), _updates, _ema);
+            var outcome = PolicyUpdate.Run(context, batches);
             _updates += outcome.OptimizerUpdates;
             return outcome;
         }
         finally
         {
-            foreach (var d in data) d.Dispose();
+            foreach (var batch in batches) batch.Dispose();
         }
     }
 

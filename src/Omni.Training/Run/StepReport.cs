@@ -25,7 +25,20 @@ public sealed record StepSamples(IReadOnlyList<RgbImage> Images, IReadOnlyList<s
 /// <param name="ResumedFrom">The step this session started at (0 for a fresh run).</param>
 /// <param name="Cancelled">True when cancellation stopped the run early (a checkpoint was written).</param>
 /// <param name="LastCheckpoint">The latest checkpoint folder, if any.</param>
-public sealed record TrainingSummary(int StepsCompleted, int ResumedFrom, bool Cancelled, string? LastCheckpoint);
+public sealed record TrainingSummary(int StepsCompleted, int ResumedFrom, bool Cancelled, string? LastCheckpoint)
+{
+    /// <summary>Optimizer updates this session took (0 means the weights did not change).</summary>
+    public int OptimizerUpdates { get; init; }
+
+    /// <summary>Steps of this session that skipped their update.</summary>
+    public int SkippedSteps { get; init; }
+
+    /// <summary>Why the last skipped step skipped, if any did.</summary>
+    public string? LastSkipReason { get; init; }
+
+    /// <summary>Steps this session ran.</summary>
+    public int StepsRun => StepsCompleted - ResumedFrom;
+}
 
 /// <summary>Receives a run's events (metrics logs, progress displays, plots, sample grids). Every member has a no-op default.</summary>
 public interface ITrainingObserver

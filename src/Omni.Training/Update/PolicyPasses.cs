@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using LanguageExt;
 using Omni.Algebra.Adapters;
 using Omni.Algebra.Errors;
@@ -9,37 +8,39 @@ using static TorchSharp.torch;
 
 namespace Omni.Training.Update;
 
-/// <summary>The forward passes over a recorded trajectory: the training path, step by step (spec §4.0).</summary>
+/// <summary>
+/// The forward passes over a recorded trajectory, step by step, as the reference's training path makes them: each trained
+/// step re-runs the model on the stored latent at the stored per-sample timesteps and scores the stored next latent.
+/// </summary>
 public static class PolicyPasses
 {
     /// <summary>One step recomputed on <paramref name="denoiser"/> (with or without grad, as the caller's mode says).</summary>
-    public static Either<OmniError, PolicyStep> Step(Policy policy, IDenoiser denoiser, Trajectory chunk, int step) =>
-        PipelineHelpers.RecomputeStep(policy.Registries, denoiser, policy.Schedule, policy.Config, chunk.ToMicroBatch(), step);
+    public static Either<OmniError, PolicyStep> Step(Policy policy, IDenoiser denoiser, MicroBatch batch, int step) =>
+        PipelineHelpers.RecomputeStep(policy.Registries, denoiser, policy.Schedule, policy.Config, batch, step);
 
     /// <summary>
     /// A forward-only pass over the recorded steps in <paramref name="columns"/> (all when null): log-probs (B, T) and means
     /// (B, T, …), zero in columns not evaluated. Used for the old policy (current weights, before any update) and for the
     /// reference policy (adapters disabled, or a frozen copy); only the columns the update will train need it.
+    /// The first failing step's error is returned.
     /// </summary>
-    public static Either<OmniError, (Tensor LogProbs, Tensor Means)> Evaluate(Policy policy, IDenoiser denoiser, Trajectory chunk,
+    public static Either<OmniError, (Tensor LogProbs, Tensor Means)> Evaluate(Policy policy, IDenoiser denoiser, MicroBatch batch,
                                                                              IReadOnlyCollection<int>? columns = null)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        var steps = (int)chunk.LogProbs.shape[1];
-        var logProbs = zeros_like(chunk.LogProbs, ScalarType.Float32);
-        Tensor? means = null;
-        for (var j = 0; j < steps; j++)
+        var latents = batch.AllLatents;
+        var steps = batch.TrainedSteps;
+        var logProbs = zeros([latents.shape[0], steps], ScalarType.Float32, latents.device);
+        var means = zeros([latents.shape[0], steps, .. latents.shape.Skip(2)], ScalarType.Float32, latents.device);
+        Either<OmniError, LanguageExt.Unit> Record(int j) => Step(policy, denoiser, batch, j).Map(s =>
         {
-            if (columns is not null && !columns.Contains(j)) continue;
-            var result = Step(policy, denoiser, chunk, j);
-            if (result.IsLeft) return result.Map(_ => default((Tensor, Tensor)));
-            var s = result.IfLeft(() => null!);
-            means ??= zeros([chunk.LogProbs.shape[0], steps, .. s.PrevSampleMean.shape.Skip(1)], ScalarType.Float32, s.PrevSampleMean.device);
             logProbs.select(1, j).copy_(s.LogProb.to(ScalarType.Float32));
             means.select(1, j).copy_(s.PrevSampleMean.to(ScalarType.Float32));
-        }
-        means ??= zeros([chunk.LogProbs.shape[0], steps], ScalarType.Float32);
-        return Right<OmniError, (Tensor, Tensor)>((logProbs.MoveToOuterDisposeScope(), means.MoveToOuterDisposeScope()));
+            return unit;
+        });
+        return Enumerable.Range(0, steps).Where(j => columns is null || columns.Contains(j))
+            .Aggregate(Right<OmniError, LanguageExt.Unit>(unit), (done, j) => done.Bind(_ => Record(j)))
+            .Map(_ => (logProbs.MoveToOuterDisposeScope(), means.MoveToOuterDisposeScope()));
     }
 }

@@ -1,137 +1,156 @@
-using System.Collections.Immutable;
+using LanguageExt;
 using Omni.Algebra.Errors;
 using Omni.Algebra.Objectives;
 using Omni.Algebra.Registries;
-using Omni.Algebra.Rollouts;
 using Omni.Algebra.Training;
 using Omni.Training.Options;
 using Omni.Training.Run;
 using TorchSharp;
+using static LanguageExt.Prelude;
 using static TorchSharp.torch;
 
 namespace Omni.Training.Update;
 
+/// <summary>Everything one step's policy update works with.</summary>
+/// <param name="Policy">The model.</param>
+/// <param name="Optimizer">Its optimizer (over <see cref="Run.Policy.Trainable"/>).</param>
+/// <param name="Loss">The policy loss.</param>
+/// <param name="Kl">The KL loss, when enabled.</param>
+/// <param name="Options">Training options.</param>
+/// <param name="Seeds">The run's seed streams.</param>
+/// <param name="Step">The training step.</param>
+/// <param name="LearningRate">The learning rate of a given optimizer update number.</param>
+/// <param name="UpdatesSoFar">Optimizer updates before this step.</param>
+/// <param name="Ema">The EMA to fold updates into, if any.</param>
+public sealed record UpdateContext(
+    Policy Policy, optim.Optimizer Optimizer, DiffusionLoss Loss, DiffusionLoss? Kl, TrainingOptions Options, SeedStreams Seeds,
+    int Step, Func<int, double> LearningRate, int UpdatesSoFar, Ema? Ema);
+
 /// <summary>
-/// The policy-gradient update of one training step: for each inner epoch and mini-batch, every micro-batch × trained step
-/// is recomputed with grad, scored by the loss (plus β·KL), back-propagated with the loss divided by the accumulation count,
-/// then the gradient is clipped and the optimizer steps. Non-finite model outputs or gradients skip the update (weights
-/// untouched) and say why.
+/// The policy-gradient update of one training step, in stages: each inner epoch <see cref="PlanEpoch">plans</see> its
+/// trained steps and mini-batches; each mini-batch <see cref="AccumulateGradients">accumulates gradients</see> over its
+/// micro-batches × trained steps (recomputed with grad, scored by the loss plus β·KL, back-propagated divided by the
+/// accumulation count), then <see cref="ApplyGradients">applies them</see> (norm, clip, learning rate, optimizer step,
+/// EMA). The first non-finite model output, loss or gradient norm skips the rest of the update: weights are left as the
+/// last completed optimizer step left them, and the reason is reported.
 /// </summary>
 public static class PolicyUpdate
 {
-    /// <summary>Runs the update.</summary>
-    /// <param name="policy">The model.</param>
-    /// <param name="optimizer">Its optimizer (over <see cref="Policy.Trainable"/>).</param>
-    /// <param name="chunks">The step's trajectories.</param>
-    /// <param name="data">Targets per chunk.</param>
-    /// <param name="loss">The policy loss.</param>
-    /// <param name="kl">The KL loss when enabled.</param>
-    /// <param name="options">Training options.</param>
-    /// <param name="seeds">Seed streams.</param>
-    /// <param name="step">Training step.</param>
-    /// <param name="learningRate">Learning rate for a given optimizer update number.</param>
-    /// <param name="updatesSoFar">Optimizer updates before this step.</param>
-    /// <param name="ema">The EMA to fold updates into, if any.</param>
-    public static UpdateOutcome Run(
-        Policy policy, optim.Optimizer optimizer, IReadOnlyList<Trajectory> chunks, IReadOnlyList<StepData> data,
-        DiffusionLoss loss, DiffusionLoss? kl, TrainingOptions options, SeedStreams seeds, int step,
-        Func<int, double> learningRate, int updatesSoFar, Ema? ema)
+    /// <summary>The trained steps of an inner epoch and its mini-batches (indices of micro-batches).</summary>
+    /// <param name="Columns">Recorded steps trained this epoch, in training order.</param>
+    /// <param name="MiniBatches">Micro-batch indices of each mini-batch, in shuffled order.</param>
+    public sealed record EpochPlan(int[] Columns, IReadOnlyList<int[]> MiniBatches);
+
+    /// <summary>Runs the update over <paramref name="batches"/> (one per rollout chunk).</summary>
+    public static UpdateOutcome Run(UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches)
     {
-        var trainable = policy.Trainable;
-        var settings = new LossSettings { ClipRatio = options.ClipRatio, AdvantageClipMax = options.AdvantageClipMax };
-        var sums = new Dictionary<string, (double Sum, int Count)>();
-        void Record(string key, double value)
-        {
-            if (!double.IsFinite(value)) return;
-            var (s, c) = sums.GetValueOrDefault(key);
-            sums[key] = (s + value, c + 1);
-        }
-        var recorded = (int)chunks[0].LogProbs.shape[1];
-        double? firstRatio = null;
+        var metrics = new MetricAverages();
         var updates = 0;
-        string? skip = null;
-        policy.Module.train();
-        for (var epoch = 0; epoch < options.InnerEpochs; epoch++)
+        context.Policy.Module.train();
+        try
         {
-            var columns = TimestepSelection.Choose(recorded, options.TimestepFraction, step, epoch, seeds);
-            var order = seeds.Permutation(SeedStreams.Purpose.Shuffle, step, epoch, chunks.Count);
-            var perMini = chunks.Count / options.MiniBatchesPerEpoch;
-            for (var mini = 0; mini < options.MiniBatchesPerEpoch; mini++)
-            {
-                using (NewDisposeScope()) optimizer.zero_grad();
-                var accumulation = perMini * columns.Length;
-                string? failure = null;
-                foreach (var c in order.Skip(mini * perMini).Take(perMini))
-                {
-                    foreach (var j in columns)
-                    {
-                        using var scope = NewDisposeScope();
-                        var result = PolicyPasses.Step(policy, policy.Denoiser, chunks[c], j).OrThrow();
-                        if (!TensorChecks.AllFinite(result.LogProb) || !TensorChecks.AllFinite(result.PrevSampleMean))
-                        {
-                            failure = $"the model produced a non-finite log-prob or mean at trained step {j} (micro-batch {c})";
-                            break;
-                        }
-                        var output = ImmutableDictionary<string, Tensor>.Empty
-                            .Add("log_probs", result.LogProb).Add("prev_sample_mean", result.PrevSampleMean)
-                            .Add("std_dev_t", result.StdDevT).Add("sqrt_dt", result.SqrtDt);
-                        var d = data[c];
-                        var inputs = ImmutableDictionary<string, Tensor>.Empty
-                            .Add("old_log_probs", d.OldLogProbs.select(1, j)).Add("advantages", d.Advantages.select(1, j));
-                        if (d.OldMeans is not null) inputs = inputs.Add("old_prev_sample_mean", d.OldMeans.select(1, j));
-                        if (d.ReferenceMeans is not null) inputs = inputs.Add("ref_prev_sample_mean", d.ReferenceMeans.select(1, j));
-                        var lossInputs = new LossInputs(output, inputs, settings);
-                        var main = ObjectiveRegistry.ValidateInputs(loss, lossInputs).Map(loss.Compute).OrThrow();
-                        var total = main.Loss;
-                        Record("actor/pg_loss", main.Loss.detach().item<float>());
-                        foreach (var (k, v) in main.Metrics) Record(k, v);
-                        firstRatio ??= main.Metrics.GetValueOrDefault("actor/ratio_mean", double.NaN);
-                        if (kl is not null)
-                        {
-                            var klResult = ObjectiveRegistry.ValidateInputs(kl, lossInputs).Map(kl.Compute).OrThrow();
-                            foreach (var (k, v) in klResult.Metrics) Record(k, v);
-                            total = total + klResult.Loss * options.KlCoefficient;
-                        }
-                        Record("actor/total_loss", total.detach().item<float>());
-                        if (!TensorChecks.AllFinite(total))
-                        {
-                            failure = $"the loss is not finite at trained step {j} (micro-batch {c})";
-                            break;
-                        }
-                        (total / accumulation).backward();
-                    }
-                    if (failure is not null) break;
-                }
-                if (failure is null)
-                {
-                    var norm = GradientNorm(trainable.Select(p => p.Parameter));
-                    Record("actor/grad_norm", norm);
-                    if (!double.IsFinite(norm)) failure = $"the gradient norm is {norm}";
-                    else
-                    {
-                        if (options.GradientClip > 0) ClipGradients(trainable.Select(p => p.Parameter), norm, options.GradientClip);
-                        var lr = learningRate(updatesSoFar + updates);
-                        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
-                        Record("actor/lr", lr);
-                        // Every `grad` access makes a new managed wrapper; a scope collects the optimizer's.
-                        using (NewDisposeScope()) optimizer.step();
-                        updates++;
-                        ema?.Update(trainable);
-                    }
-                }
-                using (NewDisposeScope()) optimizer.zero_grad();
-                if (failure is not null)
-                {
-                    skip = $"update skipped: {failure}; weights left unchanged by it";
-                    break;
-                }
-            }
-            if (skip is not null) break;
+            var recorded = batches[0].Samples.TrainedSteps;
+            var outcome = Enumerable.Range(0, context.Options.InnerEpochs)
+                .Select(epoch => PlanEpoch(context, epoch, recorded, batches.Count))
+                .SelectMany(plan => plan.MiniBatches.Select(mini => (plan.Columns, Mini: mini)))
+                .Aggregate(Right<string, LanguageExt.Unit>(unit), (done, next) => done.Bind(_ =>
+                    UpdateMiniBatch(context, batches, next.Mini, next.Columns, context.UpdatesSoFar + updates, metrics)
+                        .Map(_ => { updates++; return unit; })));
+            var skip = outcome.MatchUnsafe(Right: _ => null, Left: reason => $"update skipped: {reason}; weights left unchanged by it");
+            return new UpdateOutcome(metrics.Averages().SetItem("actor/optimizer_steps", updates), skip, updates);
         }
-        policy.Module.eval();
-        var metrics = sums.ToImmutableDictionary(p => p.Key, p => p.Value.Sum / p.Value.Count);
-        if (firstRatio is { } r) metrics = metrics.SetItem("actor/first_ratio", r);
-        return new UpdateOutcome(metrics, skip, updates);
+        finally
+        {
+            context.Policy.Module.eval();
+        }
+    }
+
+    /// <summary>Stage 1: which recorded steps an inner epoch trains, and how its micro-batches group into mini-batches.</summary>
+    public static EpochPlan PlanEpoch(UpdateContext context, int epoch, int recordedSteps, int microBatches)
+    {
+        var o = context.Options;
+        var columns = TimestepSelection.Choose(recordedSteps, o.TimestepFraction, context.Step, epoch, context.Seeds);
+        var order = context.Seeds.Permutation(SeedStreams.Purpose.Shuffle, context.Step, epoch, microBatches);
+        var perMini = microBatches / o.MiniBatchesPerEpoch;
+        return new EpochPlan(columns, [.. Enumerable.Range(0, o.MiniBatchesPerEpoch).Select(m => order.Skip(m * perMini).Take(perMini).ToArray())]);
+    }
+
+    /// <summary>Stage 2 and 3 for one mini-batch: gradients accumulated, then applied; gradients are cleared either way.</summary>
+    private static Either<string, LanguageExt.Unit> UpdateMiniBatch(
+        UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches, int[] members, int[] columns, int updateNumber, MetricAverages metrics)
+    {
+        using (NewDisposeScope()) context.Optimizer.zero_grad();
+        try
+        {
+            return AccumulateGradients(context, batches, members, columns, metrics)
+                .Bind(_ => ApplyGradients(context, updateNumber, metrics));
+        }
+        finally
+        {
+            using (NewDisposeScope()) context.Optimizer.zero_grad();
+        }
+    }
+
+    /// <summary>
+    /// Stage 2: back-propagates every micro-batch (of <paramref name="members"/>) × trained step of a mini-batch, each loss
+    /// divided by their count so the accumulated gradient is the mini-batch mean. Stops at the first non-finite output or loss.
+    /// </summary>
+    public static Either<string, LanguageExt.Unit> AccumulateGradients(
+        UpdateContext context, IReadOnlyList<TrainingMicroBatch> batches, int[] members, int[] columns, MetricAverages metrics)
+    {
+        var accumulation = members.Length * columns.Length;
+        return members.SelectMany(c => columns.Select(column => (c, column)))
+            .Aggregate(Right<string, LanguageExt.Unit>(unit), (done, next) => done.Bind(_ =>
+                BackwardStep(context, batches[next.c], next.column, accumulation, metrics)
+                    .MapLeft(problem => $"{problem} at trained step {next.column} (micro-batch {next.c})")));
+    }
+
+    /// <summary>One trained step of one micro-batch: recompute with grad, score, back-propagate.</summary>
+    private static Either<string, LanguageExt.Unit> BackwardStep(
+        UpdateContext context, TrainingMicroBatch batch, int column, int accumulation, MetricAverages metrics)
+    {
+        using var scope = NewDisposeScope();
+        var current = PolicyPasses.Step(context.Policy, context.Policy.Denoiser, batch.Samples, column).OrThrow();
+        if (!TensorChecks.AllFinite(current.LogProb) || !TensorChecks.AllFinite(current.PrevSampleMean))
+            return Left<string, LanguageExt.Unit>("the model produced a non-finite log-prob or mean");
+        var inputs = new LossInputs(current.AsModelOutput(), batch.Targets.LossData(column),
+                                    new LossSettings { ClipRatio = context.Options.ClipRatio, AdvantageClipMax = context.Options.AdvantageClipMax });
+        var main = ObjectiveRegistry.ValidateInputs(context.Loss, inputs).Map(context.Loss.Compute).OrThrow();
+        metrics.Add("actor/pg_loss", main.Loss.detach().item<float>());
+        metrics.AddAll(main.Metrics);
+        metrics.First("actor/first_ratio", main.Metrics.GetValueOrDefault("actor/ratio_mean", double.NaN));
+        var total = main.Loss;
+        if (context.Kl is { } klLoss)
+        {
+            var kl = ObjectiveRegistry.ValidateInputs(klLoss, inputs).Map(klLoss.Compute).OrThrow();
+            metrics.AddAll(kl.Metrics);
+            total = total + kl.Loss * context.Options.KlCoefficient;
+        }
+        metrics.Add("actor/total_loss", total.detach().item<float>());
+        if (!TensorChecks.AllFinite(total)) return Left<string, LanguageExt.Unit>("the loss is not finite");
+        (total / accumulation).backward();
+        return unit;
+    }
+
+    /// <summary>
+    /// Stage 3: the accumulated gradients are complete here (a data-parallel run reduces them across ranks before this
+    /// point); refuses a non-finite norm, clips, sets the learning rate of update <paramref name="updateNumber"/>, steps the
+    /// optimizer and folds the result into the EMA.
+    /// </summary>
+    public static Either<string, LanguageExt.Unit> ApplyGradients(UpdateContext context, int updateNumber, MetricAverages metrics)
+    {
+        var parameters = context.Policy.Trainable.Select(p => p.Parameter).ToList();
+        var norm = GradientNorm(parameters);
+        metrics.Add("actor/grad_norm", norm);
+        if (!double.IsFinite(norm)) return Left<string, LanguageExt.Unit>($"the gradient norm is {norm}");
+        if (context.Options.GradientClip > 0) ClipGradients(parameters, norm, context.Options.GradientClip);
+        var lr = context.LearningRate(updateNumber);
+        foreach (var group in context.Optimizer.ParamGroups) group.LearningRate = lr;
+        metrics.Add("actor/lr", lr);
+        // Every `grad` access makes a new managed wrapper; a scope collects the optimizer's.
+        using (NewDisposeScope()) context.Optimizer.step();
+        context.Ema?.Update(context.Policy.Trainable);
+        return unit;
     }
 
     /// <summary>The global L2 norm of the gradients (parameters without a gradient count as zero).</summary>

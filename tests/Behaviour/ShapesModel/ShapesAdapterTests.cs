@@ -34,8 +34,7 @@ public sealed class ShapesAdapterTests
         var prompts = ShapesPromptEncoding.Encode(pipeline.TextEncoder, ["a red circle", "two blue squares below a green triangle"])
             .Match(p => p, e => throw new Xunit.Sdk.XunitException(e.Message));
         var noise = NoiseSource.PerSample([11, 12]);
-        var request = new RolloutRequest(prompts.PromptEmbeds, noise, noise, NegativePromptEmbeds: prompts.NegativePromptEmbeds,
-            Extras: prompts.Extras.ToImmutableDictionary(p => p.Key, p => (object?)p.Value));
+        var request = new RolloutRequest(prompts.PromptEmbeds, noise, noise, NegativePromptEmbeds: prompts.NegativePromptEmbeds) { Extras = prompts.Extras };
         var rollout = registries.Rollout.Get(ShapesAdapter.Key).Match(r => r, e => throw new Xunit.Sdk.XunitException(e.Message));
         using var trajectory = rollout.Run(new RolloutContext(pipeline.Transformer, schedule, config, request))
             .Match(t => t, e => throw new Xunit.Sdk.XunitException(e.Message));

@@ -33,10 +33,7 @@ public static class TinyAdapter
             negative is not null && config.Pipeline.GuidanceScale is > 1 and var scale
                 ? Guidance.Combine(module.Forward(positive), module.Forward(negative), scale)
                 : module.Forward(positive),
-        ForwardAndSamplePreviousStep = context =>
-            from prediction in AdapterCalls.Forward(Training!, context.Module, context.Config, context.Positive, context.Negative)
-            from step in TrajectoryStep.SamplePreviousStep(context.Schedule, context.Config, context.MicroBatch, context.Step, prediction)
-            select step,
+        ForwardAndSamplePreviousStep = TrajectoryStep.ForwardAndSample,
     };
 
     public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, context => [context.Request.BatchSize, Sequence, Channels]);
