@@ -29,6 +29,8 @@ var training = new ShapesPretrainingOptions
     LearningRate = D("lr", 1e-3),
     WarmupSteps = I("warmup", 100),
     CaptionNoise = D("noise", new ShapesPretrainingOptions { OutputFolder = "-" }.CaptionNoise),
+    Loss = S("loss", "v") == "x" ? PretrainingLoss.CleanImage : PretrainingLoss.Velocity,
+    LogitMean = D("logitmean", 0),
     CaptionNoiseStart = I("noisestart", new ShapesPretrainingOptions { OutputFolder = "-" }.CaptionNoiseStart),
     CheckpointEvery = I("checkpoint", 100),
     SnapshotEvery = I("snapshot", 0),

@@ -31,13 +31,25 @@ public static class RectifiedFlow
     /// images <paramref name="x0"/> (B, 3, H, W) in [−1, 1] with prompts <paramref name="tokens"/> (B, L), given the
     /// noise and σ.
     /// </summary>
-    public static Tensor Loss(ShapesPipeline pipeline, Tensor tokens, Tensor x0, Tensor noise, Tensor sigmas)
+    public static Tensor Loss(ShapesPipeline pipeline, Tensor tokens, Tensor x0, Tensor noise, Tensor sigmas, PretrainingLoss kind = PretrainingLoss.Velocity)
     {
         using var scope = NewDisposeScope();
         var (embeds, pooled) = pipeline.TextEncoder.forward(tokens);
         var noised = Noise(x0, noise, sigmas);
         var timesteps = sigmas * 1000f;
-        var velocity = SamplePrediction.Velocity(noised, pipeline.Transformer.forward(noised, embeds, pooled, timesteps), timesteps);
-        return nn.functional.mse_loss(velocity, noise - x0).MoveToOuterDisposeScope();
+        var sample = pipeline.Transformer.forward(noised, embeds, pooled, timesteps);
+        var loss = kind == PretrainingLoss.CleanImage
+            ? nn.functional.mse_loss(sample, x0)
+            : nn.functional.mse_loss(SamplePrediction.Velocity(noised, sample, timesteps), noise - x0);
+        return loss.MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>What the pretraining loss compares.</summary>
+public enum PretrainingLoss
+{
+    /// <summary>The velocity the predicted clean image implies against the flow's (weighs each σ by 1/σ², clamped).</summary>
+    Velocity,
+    /// <summary>The predicted clean image against the true one (every σ weighs the same).</summary>
+    CleanImage,
 }

@@ -91,7 +91,7 @@ public static class ShapesPretraining
         var noise = randn(batch.Images.shape, ScalarType.Float32, CPU, generator: generator);
         var sigmas = RectifiedFlow.SampleSigmas(options.BatchSize, generator, options.LogitMean, options.LogitStd);
         optimizer.zero_grad();
-        var loss = RectifiedFlow.Loss(pipeline, batch.Tokens, batch.Images, noise, sigmas);
+        var loss = RectifiedFlow.Loss(pipeline, batch.Tokens, batch.Images, noise, sigmas, options.Loss);
         loss.backward();
         if (options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm);
         optimizer.step();

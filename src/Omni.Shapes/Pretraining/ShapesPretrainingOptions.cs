@@ -43,6 +43,8 @@ public sealed record ShapesPretrainingOptions
     /// right only part of the time, as further training on web alt text does.
     /// </summary>
     public int CaptionNoiseStart { get; init; }
+    /// <summary>What the loss compares: the implied velocity (the default) or the clean image.</summary>
+    public PretrainingLoss Loss { get; init; }
     /// <summary>Mean of the logit-normal σ distribution (SD3's training density).</summary>
     public double LogitMean { get; init; }
     /// <summary>Standard deviation of the logit-normal σ distribution.</summary>
