@@ -45,12 +45,12 @@ internal static class SdeStepBench
                 var rollout = Measure(iterations, () =>
                 {
                     using var scope = NewDisposeScope();
-                    _ = SdeStep.Sample(state, type, StepAt.At(3), x, v, 0.7, NextSample.WithNoise(eps)).OrThrow();
+                    _ = SdeStep.Sample(state, type, StepAt.Index(3), x, v, 0.7, NextSample.FromNoise(eps)).OrThrow();
                 });
                 var training = Measure(iterations, () =>
                 {
                     using var scope = NewDisposeScope();
-                    _ = SdeStep.Sample(state, type, StepAt.Timesteps(timesteps), x, v, 0.7, NextSample.Known(eps)).OrThrow();
+                    _ = SdeStep.Sample(state, type, StepAt.Timesteps(timesteps), x, v, 0.7, NextSample.PrevSample(eps)).OrThrow();
                 });
                 Console.WriteLine($"{label,-14} {"rollout",-10} {type.Name(),-10} {rollout,9:F3} {rollout / baseline,11:F2}");
                 Console.WriteLine($"{label,-14} {"training",-10} {type.Name(),-10} {training,9:F3} {training / baseline,11:F2}");

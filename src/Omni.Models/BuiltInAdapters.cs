@@ -15,5 +15,8 @@ public static class BuiltInAdapters
             .Register(Sd3FlowGrpo.Key, Sd3FlowGrpo.Training, Sd3FlowGrpo.Rollout)
             .Register(QwenImageFlowGrpo.Key, QwenImageFlowGrpo.Training, QwenImageFlowGrpo.Rollout)
             .Register(QwenImageFlowGrpo.MixGrpoKey, QwenImageFlowGrpo.MixGrpoTraining, QwenImageFlowGrpo.Rollout)
-            .Register(WanDanceGrpo.Key, WanDanceGrpo.Training, WanDanceGrpo.Rollout);
+            .Register(WanDanceGrpo.Key, WanDanceGrpo.Training, WanDanceGrpo.Rollout)
+            .Register(Sd3Dpo.Key, Sd3Dpo.Training, Sd3Dpo.Rollout)
+            .Register(QwenImageDpo.Key, QwenImageDpo.Training, QwenImageDpo.Rollout)
+            .Register(QwenImageDiffusionNft.Key, QwenImageDiffusionNft.Training, QwenImageDiffusionNft.Rollout);
 }

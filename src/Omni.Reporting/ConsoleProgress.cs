@@ -35,9 +35,6 @@ public sealed class ConsoleProgress
         _durations = StepDurations.Empty(window);
     }
 
-    /// <summary>Progress on standard output, rewriting the line only when it is an interactive terminal.</summary>
-    public static ConsoleProgress ForConsole(long total) => new(Console.Out, total, rewriteLine: !Console.IsOutputRedirected);
-
     /// <summary>Steps in the run.</summary>
     public long Total { get; }
 

@@ -9,7 +9,8 @@ namespace Omni.Reporting;
 /// <summary>
 /// A JSON-lines metrics file: one object per training step,
 /// <c>{"step": 12, "time": "2026-11-25T07:43:21.000+00:00", "elapsed_s": 37.2, "reward": 0.41, "kl": null}</c>.
-/// Non-finite values are written as <c>null</c> so every line stays valid JSON. Each line is flushed as soon as it is
+/// Keys come in one stable order — <c>step</c>, <c>time</c>, <c>elapsed_s</c>, then the metrics sorted by name (ordinal) — so
+/// two runs' logs diff line by line. Non-finite values are written as <c>null</c> so every line stays valid JSON. Each line is flushed as soon as it is
 /// written, so a crash loses at most the line being written; <see cref="Read"/> drops such a torn last line.
 /// </summary>
 public sealed class MetricsLog : IDisposable
@@ -61,7 +62,7 @@ public sealed class MetricsLog : IDisposable
         _writer.Flush();
     }
 
-    /// <summary>The JSON line for one step. Pure.</summary>
+    /// <summary>The JSON line for one step (metrics sorted by name, whatever order they come in). Pure.</summary>
     public static string Line(long step, DateTimeOffset time, double elapsedSeconds, IEnumerable<KeyValuePair<string, double>> metrics)
     {
         using var buffer = new MemoryStream();
@@ -72,7 +73,7 @@ public sealed class MetricsLog : IDisposable
             json.WriteNumber("step", step);
             json.WriteString("time", time.ToString("yyyy-MM-dd'T'HH:mm:ss.fffzzz", CultureInfo.InvariantCulture));
             WriteNumber(json, "elapsed_s", Math.Round(elapsedSeconds, 3));
-            foreach (var (name, value) in metrics) WriteNumber(json, name, value);
+            foreach (var (name, value) in metrics.OrderBy(p => p.Key, StringComparer.Ordinal)) WriteNumber(json, name, value);
             json.WriteEndObject();
         }
         return Encoding.UTF8.GetString(buffer.ToArray());

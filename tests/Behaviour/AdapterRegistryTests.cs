@@ -5,7 +5,7 @@ using Omni.Tests.Behaviour.Support;
 
 namespace Omni.Tests.Behaviour;
 
-/// <summary>The registry behaviours the reference's CPU tests assert (spec §7.1), in their immutable form.</summary>
+/// <summary>The registry behaviours the reference's CPU tests assert (VeRL-Omni's pipeline registry tests), in their immutable form.</summary>
 public sealed class AdapterRegistryTests
 {
     private static readonly AdapterKey TestKey = new("_TestArch_CPU", "flow_grpo");

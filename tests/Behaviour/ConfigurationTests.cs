@@ -223,3 +223,78 @@ public sealed class ConfigurationTests
         Assert.Contains("dtype", exception.Message);
     }
 }
+
+/// <summary>The reference's objective keys (<c>actor_rollout_ref:actor:diffusion_loss:*</c>, <c>algorithm:*</c>) over the training options.</summary>
+public sealed class TrainingConfigBindingTests
+{
+    private static Microsoft.Extensions.Configuration.IConfiguration Config(params (string Key, string Value)[] values) =>
+        new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(values.Select(v => new KeyValuePair<string, string?>(v.Key, v.Value))).Build();
+
+    [Fact]
+    public void Every_reference_key_sets_its_option()
+    {
+        var options = Omni.Facade.Configuration.TrainingConfigBinding.Apply(Config(
+            ("actor_rollout_ref:actor:diffusion_loss:loss_mode", "flow_dppo"),
+            ("actor_rollout_ref:actor:diffusion_loss:kl_mask_threshold", "0.001"),
+            ("actor_rollout_ref:actor:diffusion_loss:add_kl_coefficient", "false"),
+            ("actor_rollout_ref:actor:diffusion_loss:dpo_beta", "100"),
+            ("actor_rollout_ref:actor:diffusion_loss:mix_beta", "0.1"),
+            ("actor_rollout_ref:actor:diffusion_loss:adaptive_weight_min", "0.01"),
+            ("actor_rollout_ref:actor:diffusion_loss:ref_kl_coef", "0.0001"),
+            ("actor_rollout_ref:actor:diffusion_loss:adv_clip_max", "2"),
+            ("actor_rollout_ref:actor:use_distill_loss", "true"),
+            ("actor_rollout_ref:actor:distill_loss_coef", "0.5"),
+            ("algorithm:adv_mode", "binary"),
+            ("algorithm:old_policy_decay_schedule", "delayed_linear_to_0_999"),
+            ("algorithm:old_policy_update_interval", "3"),
+            ("algorithm:old_policy_decay", "null")), new Omni.Training.Options.TrainingOptions()).OrThrow();
+        Assert.Equal("flow_dppo", options.LossMode);
+        Assert.Equal(0.001, options.KlMaskThreshold);
+        Assert.False(options.AddKlCoefficient);
+        Assert.Equal(100, options.DpoBeta);
+        Assert.Equal(0.1, options.MixBeta);
+        Assert.Equal(0.01, options.AdaptiveWeightMin);
+        Assert.Equal(0.0001, options.RefKlCoefficient);
+        Assert.Equal(2, options.AdvantageClipMax);
+        Assert.True(options.UseDistillLoss);
+        Assert.Equal(0.5, options.DistillLossCoefficient);
+        Assert.Equal(Omni.Algebra.Objectives.AdvantageMode.Binary, options.AdvantageMode);
+        Assert.Equal("delayed_linear_to_0_999", options.OldPolicyDecaySchedule);
+        Assert.Equal(3, options.OldPolicyUpdateInterval);
+        Assert.Null(options.OldPolicyDecay);
+    }
+
+    [Fact]
+    public void Training_and_reference_keys_are_bound_and_checked_together()
+    {
+        var configuration = Config(("training:Steps", "-3"), ("training:OldPolicyDecaySchedule", ""), ("training:LossMode", ""),
+            ("actor_rollout_ref:actor:ppo_epochs", "0"), ("actor_rollout_ref:actor:diffusion_loss:dpo_beta", "lots"));
+        var (options, problems) = Omni.Facade.Configuration.TrainingOptionsBinding.Read(configuration, "training", new Omni.Training.Options.TrainingOptions());
+        var messages = problems.Select(p => p.Message).ToList();
+        Assert.Contains("training:Steps must be ≥ 1, got -3.", messages);
+        // A name without an "unset" value cannot be emptied; an optional one can.
+        Assert.Contains(messages, m => m.StartsWith("training:OldPolicyDecaySchedule must be set", StringComparison.Ordinal));
+        Assert.DoesNotContain(messages, m => m.Contains("LossMode"));
+        // The rules run over the reference keys too.
+        Assert.Contains(messages, m => m.Contains("InnerEpochs must be ≥ 1, got 0"));
+        Assert.Contains(messages, m => m.Contains("dpo_beta' must be a number, got 'lots'"));
+        Assert.Equal(4, messages.Count);
+        Assert.Equal("copy", options.OldPolicyDecaySchedule);
+        Assert.Equal(0, options.InnerEpochs);
+    }
+
+    [Fact]
+    public void Unknown_keys_bad_values_and_contradictions_are_all_reported()
+    {
+        var errors = Omni.Facade.Configuration.TrainingConfigBinding.Apply(Config(
+                ("actor_rollout_ref:actor:diffusion_loss:mix_betta", "0.1"),
+                ("actor_rollout_ref:actor:diffusion_loss:dpo_beta", "lots"),
+                ("algorithm:global_std", "false"), ("training:GlobalStd", "true")), new Omni.Training.Options.TrainingOptions())
+            .Match(_ => [], e => e.Select(x => x.Message).ToList());
+        Assert.Equal(3, errors.Count);
+        Assert.Contains(errors, m => m.Contains("mix_betta") && m.Contains("mix_beta"));
+        Assert.Contains(errors, m => m.Contains("dpo_beta") && m.Contains("lots"));
+        Assert.Contains(errors, m => m.Contains("contradicts 'training:GlobalStd'"));
+    }
+}

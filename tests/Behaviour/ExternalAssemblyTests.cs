@@ -59,7 +59,28 @@ public sealed class ExternalAssemblyTests
     {
         using var folder = new TestModelFolder(modelIndex: "{\"_class_name\": \"ExternalTestPipeline\"}");
         var exception = Assert.Throws<OmniException>(() => OmniPipeline.FromFolder(folder.Path).Build());
-        Assert.Contains("No diffusion model registered for (architecture='ExternalTestPipeline', algorithm='flow_grpo')", exception.Message);
-        Assert.Contains("external_assembly", exception.Message);
+        Assert.Contains("No diffusion model registered for (architecture='ExternalTestPipeline' from _class_name in ", exception.Message);
+        Assert.Contains("model_index.json, algorithm='flow_grpo')", exception.Message);
+        Assert.Contains("set external_assembly", exception.Message);
+    }
+
+    [Fact]
+    public void A_misspelt_class_name_with_the_plugin_loaded_suggests_the_registered_name_and_no_plugin_hint()
+    {
+        using var folder = new TestModelFolder(modelIndex: "{\"_class_name\": \"ExternalTestPipline\"}");
+        var exception = Assert.Throws<OmniException>(() => OmniPipeline.FromFolder(folder.Path).WithExternalAssembly(PluginPath).Build());
+        Assert.Contains("(architecture='ExternalTestPipline' from _class_name in ", exception.Message);
+        Assert.Contains("Did you mean 'ExternalTestPipeline'?", exception.Message);
+        Assert.Contains("was loaded; none of its plugins registered this key", exception.Message);
+        Assert.DoesNotContain("set external_assembly", exception.Message);
+    }
+
+    [Fact]
+    public void A_registered_architecture_with_another_algorithm_lists_its_algorithms()
+    {
+        using var folder = new TestModelFolder(modelIndex: "{\"_class_name\": \"ExternalTestPipeline\"}");
+        var exception = Assert.Throws<OmniException>(() =>
+            OmniPipeline.FromFolder(folder.Path).WithExternalAssembly(PluginPath).WithAlgorithm("flow_grp").Build());
+        Assert.Contains("'ExternalTestPipeline' is registered for the algorithms [flow_grpo]; did you mean 'flow_grpo'?", exception.Message);
     }
 }

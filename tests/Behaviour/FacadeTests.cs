@@ -60,6 +60,23 @@ public sealed class FacadeTests
     }
 
     [Fact]
+    public void AddOmni_builds_the_pipeline_with_the_containers_logger_factory()
+    {
+        using var folder = new TestModelFolder();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["actor_rollout_ref:model:path"] = folder.Path,
+        }).Build();
+        var logs = new CapturedLogs();
+        using var provider = new ServiceCollection()
+            .AddSingleton<Microsoft.Extensions.Logging.ILoggerFactory>(logs)
+            .AddOmni(configuration, r => r.Register(new AdapterKey(TinyAdapter.Architecture, "flow_grpo"), TinyAdapter.Training, TinyAdapter.Rollout))
+            .BuildServiceProvider();
+        _ = provider.GetRequiredService<OmniPipeline>();
+        Assert.Contains(logs.Entries, e => e.Category == "Omni.Facade.Pipelines" && e.Message.Contains("adapter TinyTestAdapter"));
+    }
+
+    [Fact]
     public void AddOmni_fails_with_every_configuration_problem()
     {
         using var folder = new TestModelFolder();

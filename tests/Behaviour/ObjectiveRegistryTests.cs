@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 
 namespace Omni.Tests.Behaviour;
 
-/// <summary>Loss and advantage-estimator registries (spec §7.2–7.3) and the algorithm recipes.</summary>
+/// <summary>Loss and advantage-estimator registries (the reference's loss and advantage-estimator registries) and the algorithm recipes.</summary>
 public sealed class ObjectiveRegistryTests
 {
     private static readonly ObjectiveRegistry Objectives = ObjectiveRegistry.Default;
@@ -44,10 +44,11 @@ public sealed class ObjectiveRegistryTests
     [Fact]
     public void Built_in_losses_are_registered_and_an_unknown_name_lists_them()
     {
-        foreach (var name in new[] { "flow_grpo", "dance_grpo", "grpo_guard", "kl" }) Assert.True(Objectives.Losses.Peek(name).IsSome, name);
+        foreach (var name in new[] { "flow_grpo", "dance_grpo", "flow_dppo", "grpo_guard", "dpo", "diffusion_nft", "kl", "distill_kl", "distill_fm_mse" })
+            Assert.True(Objectives.Losses.Peek(name).IsSome, name);
         var error = Objectives.Losses.Get("nope").ErrorOf().IfNone(() => throw new Exception());
         Assert.Equal("ValueError", error.PythonEquivalent);
-        Assert.Contains("Unsupported diffusion loss mode: nope. Supported modes are: [dance_grpo, flow_grpo, grpo_guard, kl]", error.Message);
+        Assert.Contains("Unsupported diffusion loss mode: nope. Supported modes are: [dance_grpo, diffusion_nft, distill_fm_mse, distill_kl, dpo, flow_dppo, flow_grpo, grpo_guard, kl]", error.Message);
     }
 
     [Fact]
@@ -118,6 +119,11 @@ public sealed class ObjectiveRegistryTests
     [InlineData("mix_grpo", "flow_grpo", "flow_grpo")]
     [InlineData("dance_grpo", "dance_grpo", "dance_grpo")]
     [InlineData("grpo_guard", "flow_grpo", "grpo_guard")]
+    [InlineData("flow_dppo", "flow_grpo", "flow_dppo")]
+    [InlineData("dpo", "flow_grpo", "dpo")]
+    [InlineData("diffusion_nft", "flow_grpo", "diffusion_nft")]
+    [InlineData("distill_kl", "flow_grpo", "distill_kl")]
+    [InlineData("distill_fm_mse", "flow_grpo", "distill_fm_mse")]
     public void Algorithms_resolve_to_their_estimator_and_loss_without_pinning(string algorithm, string estimator, string loss)
     {
         var (e, l) = Objectives.Resolve(algorithm).OrThrow();

@@ -7,6 +7,7 @@ using static TorchSharp.torch;
 namespace Omni.Tests.Golden;
 
 /// <summary>The <c>pipeline_ops</c> suite: Qwen-Image latent packing and true CFG.</summary>
+[ChecksFixture("pipeline_ops")]
 public sealed class PipelineOpsGoldenTests
 {
     private static readonly GoldenSuite Suite = GoldenSuite.Load("pipeline_ops");
@@ -21,23 +22,25 @@ public sealed class PipelineOpsGoldenTests
         => Suite.AssertEveryCaseIsCovered(KindOf, "qwen_pack_unpack", "qwen_true_cfg");
 
     [Theory, MemberData(nameof(PackCases))]
-    public void Pack_and_unpack_match_the_reference(string id)
+    public void Pack_and_unpack_match_the_reference(string id) => Suite.Check(id, c =>
     {
         using var scope = NewDisposeScope();
-        var c = Suite.Case(id);
-        var packed = QwenImageLatents.Pack(Suite.Tensor(c, "inputs", "latents")).OrThrow();
-        TensorAssert.Identical(packed, Suite.Tensor(c, "outputs", "packed"), id + " packed");
-        var unpacked = QwenImageLatents.Unpack(packed, c.GetProperty("height").GetInt32(), c.GetProperty("width").GetInt32()).OrThrow();
-        TensorAssert.Identical(unpacked, Suite.Tensor(c, "outputs", "unpacked"), id + " unpacked");
-    }
+        var latents = c.Input("latents");
+        var (height, width) = (c.Int("height"), c.Int("width"));
+        // _pack_latents' arguments describe the latents it packs: (batch_size, 1, num_channels_latents, height, width).
+        Assert.Equal(new long[] { c.Int("batch_size"), 1, c.Int("num_channels_latents"), height, width }, latents.shape);
+        c.NotUsed("vae_scale_factor", "height and width are already latent sizes (the shape check above), so there is nothing to convert");
+        var packed = QwenImageLatents.Pack(latents).OrThrow();
+        TensorAssert.Identical(packed, c.Output("packed"), id + " packed");
+        var unpacked = QwenImageLatents.Unpack(packed, height, width).OrThrow();
+        TensorAssert.Identical(unpacked, c.Output("unpacked"), id + " unpacked");
+    });
 
     [Theory, MemberData(nameof(TrueCfgCases))]
-    public void True_cfg_matches_the_reference(string id)
+    public void True_cfg_matches_the_reference(string id) => Suite.Check(id, c =>
     {
         using var scope = NewDisposeScope();
-        var c = Suite.Case(id);
-        var combined = Guidance.TrueCfg(Suite.Tensor(c, "inputs", "noise_pred"), Suite.Tensor(c, "inputs", "negative_noise_pred"),
-                                        c.GetProperty("true_cfg_scale").GetDouble());
-        TensorAssert.Close(combined, Suite.Tensor(c, "outputs", "combined"), TensorAssert.Elementwise, id);
-    }
+        var combined = Guidance.TrueCfg(c.Input("noise_pred"), c.Input("negative_noise_pred"), c.Double("true_cfg_scale"));
+        TensorAssert.Close(combined, c.Output("combined"), TensorAssert.Elementwise, id);
+    });
 }

@@ -13,6 +13,7 @@ namespace Omni.Tests.Golden;
 /// level and step, including the gradient of <c>log_prob.sum()</c>; the stateful <c>step()</c> loop; and
 /// the integer-timestep error.
 /// </summary>
+[ChecksFixture("sde_steps")]
 public sealed class SdeStepGoldenTests
 {
     private static readonly GoldenSuite Suite = GoldenSuite.Load("sde_steps");
@@ -32,59 +33,65 @@ public sealed class SdeStepGoldenTests
         => Suite.AssertEveryCaseIsCovered(KindOf, "sample_previous_step", "step_loop", "error");
 
     [Theory, MemberData(nameof(StepCases))]
-    public void Sample_previous_step_matches_the_reference(string id)
+    public void Sample_previous_step_matches_the_reference(string id) => Suite.Check(id, c =>
     {
         using var scope = NewDisposeScope();
-        var c = Suite.Case(id);
         var state = ManifestReading.State(c);
-        var type = SdeTypes.Parse(c.GetProperty("sde_type").GetString()!).OrThrow();
-        var sample = Suite.Tensor(c, "inputs", "sample");
-        var modelOutput = Suite.Tensor(c, "inputs", "model_output").requires_grad_(true);
-        var shape = sample.shape;
-        var mode = c.GetProperty("mode").GetString();
+        c.NotUsed("schedule", "a label for the scheduler_config preset, which is read");
+        var type = SdeTypes.Parse(c.String("sde_type")).OrThrow();
+        var sample = c.Input("sample");
+        var modelOutput = c.Input("model_output").requires_grad_(true);
+        Assert.Equal(c.Longs("shape"), sample.shape);
+        var mode = c.String("mode");
         var (at, next) = mode switch
         {
-            "given" => (StepAt.At(c.GetProperty("step_index").GetInt32()), NextSample.Known(Suite.Tensor(c, "inputs", "prev_sample"))),
-            "seeded" => (StepAt.At(c.GetProperty("step_index").GetInt32()),
-                         NextSample.WithNoise(NoiseSource.Seeded(c.GetProperty("noise_seed").GetInt64()).Draw(shape))),
-            "seeded_list" => (StepAt.At(c.GetProperty("step_index").GetInt32()),
-                              NextSample.WithNoise(NoiseSource.PerSample(ManifestReading.Longs(c, "noise_seeds")).Draw(shape))),
-            "per_sample_t" => (StepAt.Timesteps(Suite.Tensor(c, "inputs", "timestep")), NextSample.Known(Suite.Tensor(c, "inputs", "prev_sample"))),
+            "given" => (StepAt.Index(c.Int("step_index")), NextSample.PrevSample(c.Input("prev_sample"))),
+            "seeded" => (StepAt.Index(c.Int("step_index")), NextSample.FromNoise(NoiseSource.Seeded(c.Long("noise_seed")).Draw(sample.shape))),
+            "seeded_list" => (StepAt.Index(c.Int("step_index")), NextSample.FromNoise(NoiseSource.PerSample(c.Longs("noise_seeds")).Draw(sample.shape))),
+            "per_sample_t" => (StepAt.Timesteps(PerSampleTimesteps(c, state)), NextSample.PrevSample(c.Input("prev_sample"))),
             _ => throw new NotSupportedException($"{id}: unknown mode {mode}"),
         };
 
-        using var result = SdeStep.Sample(state, type, at, sample, modelOutput, c.GetProperty("noise_level").GetDouble(), next,
-            c.GetProperty("include_logprob_normalizer").GetBoolean()).OrThrow();
+        using var result = SdeStep.Sample(state, type, at, sample, modelOutput, c.Double("noise_level"), next, c.Bool("include_logprob_normalizer")).OrThrow();
 
-        var outputs = c.GetProperty("outputs");
-        TensorAssert.Close(result.PrevSample, Suite.Tensor(c, "outputs", "prev_sample"), TensorAssert.Elementwise, id + " prev_sample");
-        TensorAssert.Close(result.PrevSampleMean, Suite.Tensor(c, "outputs", "prev_sample_mean"), TensorAssert.Elementwise, id + " prev_sample_mean");
-        TensorAssert.Close(result.StdDevT, Suite.Tensor(c, "outputs", "std_dev_t"), TensorAssert.Elementwise, id + " std_dev_t");
-        TensorAssert.Close(result.SqrtDt, Suite.Tensor(c, "outputs", "sqrt_dt"), TensorAssert.Elementwise, id + " sqrt_dt");
-        TensorAssert.Close(result.LogProb, Suite.Tensor(c, "outputs", "log_prob"), TensorAssert.Reduced, id + " log_prob");
-        if (outputs.TryGetProperty("grad_log_prob_sum_wrt_model_output", out _))
+        TensorAssert.Close(result.PrevSample, c.Output("prev_sample"), TensorAssert.Elementwise, id + " prev_sample");
+        TensorAssert.Close(result.PrevSampleMean, c.Output("prev_sample_mean"), TensorAssert.Elementwise, id + " prev_sample_mean");
+        TensorAssert.Close(result.StdDevT, c.Output("std_dev_t"), TensorAssert.Elementwise, id + " std_dev_t");
+        TensorAssert.Close(result.SqrtDt, c.Output("sqrt_dt"), TensorAssert.Elementwise, id + " sqrt_dt");
+        TensorAssert.Close(result.LogProb, c.Output("log_prob"), TensorAssert.Reduced, id + " log_prob");
+        if (c.Declares("outputs", "grad_log_prob_sum_wrt_model_output"))
         {
             result.LogProb.sum().backward();
-            TensorAssert.Close(modelOutput.grad!, Suite.Tensor(c, "outputs", "grad_log_prob_sum_wrt_model_output"), TensorAssert.Reduced, id + " gradient");
+            TensorAssert.Close(modelOutput.grad!, c.Output("grad_log_prob_sum_wrt_model_output"), TensorAssert.Reduced, id + " gradient");
         }
+    });
+
+    /// <summary>The per-sample timesteps, each located in the schedule at the step the case says it is.</summary>
+    private static Tensor PerSampleTimesteps(GoldenCase c, Omni.Algebra.Schedules.SchedulerState state)
+    {
+        var timesteps = c.Input("timestep");
+        var located = timesteps.data<float>().ToArray().Select(t => (long)Omni.Algebra.Schedules.TimestepIndex.Of(state, t).OrThrow()).ToArray();
+        Assert.Equal(c.Longs("step_indices"), located);
+        c.NotUsed("step_index", "with per-sample timesteps each sample's step comes from its timestep (step_indices, checked above)");
+        return timesteps;
     }
 
     [Theory, MemberData(nameof(LoopCases))]
-    public void Stateful_step_loop_matches_the_reference(string id)
+    public void Stateful_step_loop_matches_the_reference(string id) => Suite.Check(id, c =>
     {
         using var scope = NewDisposeScope();
-        var c = Suite.Case(id);
-        var expectedLatents = Suite.Tensor(c, "outputs", "latents");
-        var expectedLogProbs = Suite.Tensor(c, "outputs", "log_probs");
+        var expectedLatents = c.Output("latents");
+        var expectedLogProbs = c.Output("log_probs");
         var shape = new[] { expectedLatents.shape[0] }.Concat(expectedLatents.shape.Skip(2)).ToArray();
 
         var scheduler = new FlowMatchSdeScheduler(ManifestReading.Config(c));
         scheduler.SetTimesteps(ManifestReading.Request(c));
-        var inputs = NoiseSource.Seeded(c.GetProperty("model_output_seed").GetInt64());
+        var inputs = NoiseSource.Seeded(c.Long("model_output_seed"));
         var latents = inputs.Draw(shape);
         var all = new List<Tensor> { latents };
         var logProbs = new List<Tensor>();
-        var stepSeedBase = c.GetProperty("base").GetInt64();
+        var stepSeedBase = c.Long("base");
+        c.NotUsed("note", "prose describing the draws this test makes");
         foreach (var t in scheduler.State.Timesteps)
         {
             var modelOutput = inputs.Draw(shape);
@@ -95,22 +102,22 @@ public sealed class SdeStepGoldenTests
         }
         TensorAssert.Close(stack(all, 1), expectedLatents, TensorAssert.Elementwise, id + " latents");
         TensorAssert.Close(stack(logProbs, 1), expectedLogProbs, TensorAssert.Reduced, id + " log_probs");
-    }
+    });
 
     [Theory, MemberData(nameof(ErrorCases))]
-    public void Integer_timesteps_are_rejected_like_the_reference(string id)
+    public void Integer_timesteps_are_rejected_like_the_reference(string id) => Suite.Check(id, c =>
     {
         using var scope = NewDisposeScope();
-        var c = Suite.Case(id);
         var scheduler = new FlowMatchSdeScheduler(new Omni.Algebra.Schedules.SchedulerConfig { Shift = 3.0 }).SetTimesteps(4);
         var x = zeros(1, 4);
-        var expected = c.GetProperty("message").GetString()!;
+        var expected = c.String("message");
         var fromInt = Assert.Throws<OmniException>(() => scheduler.Step(x, 3, x, Generators.Seeded(0)));
         var fromTensor = Assert.Throws<OmniException>(() => scheduler.Step(x, tensor(3L), x, Generators.Seeded(0)));
+        var expectedType = c.String("error");
         foreach (var error in new[] { fromInt, fromTensor })
         {
             Assert.Contains(expected, error.Message);
-            Assert.Equal(c.GetProperty("error").GetString(), error.Errors[0].PythonEquivalent);
+            Assert.Equal(expectedType, error.Errors[0].PythonEquivalent);
         }
-    }
+    });
 }

@@ -1,5 +1,7 @@
+using Omni.Algebra.Adapters;
+using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
-using Omni.Algebra.Schedules;
+using Omni.Algebra.Rollouts;
 using Omni.Algebra.Sde;
 using Omni.Effects.Random;
 using Omni.Tests.Golden.Infrastructure;
@@ -8,64 +10,49 @@ using static TorchSharp.torch;
 namespace Omni.Tests.Golden;
 
 /// <summary>
-/// The <c>trajectories</c> suite: whole rollouts with the analytic velocity
-/// <c>v = −0.3x + σA + 0.1·tanh(x)</c> (A = linspace(−0.5, 0.5, last dim)), per-sample seeded noise, then
-/// every step's log-prob recomputed from the stored trajectory with per-sample timesteps (the training path).
+/// The <c>trajectories</c> suite through the production code: each reference rollout (analytic velocity, per-sample
+/// seeded initial and step noise, every step stochastic) is sampled by the registered rollout adapter
+/// (<see cref="RolloutAdapter.FromTraining(TrainingAdapter, Func{RolloutContext, long[]}, Func{Tensor, Tensor}?, bool, Func{Tensor, LanguageExt.Either{OmniError, Tensor}}?)"/>
+/// over <see cref="FlowRollout"/>: window placement, noise order and model calls as users run them), and every step of
+/// the reference's stored trajectory is recomputed through <see cref="PipelineHelpers.RecomputeStep"/>, the trainer's path.
 /// </summary>
+[ChecksFixture("trajectories")]
 public sealed class TrajectoryGoldenTests
 {
     private static readonly GoldenSuite Suite = GoldenSuite.Load("trajectories");
 
     public static TheoryData<string> Cases => Suite.Ids(_ => true);
 
-    private static Tensor Velocity(Tensor x, Tensor sigma, Tensor a) => -0.3 * x + sigma * a + 0.1 * x.tanh();
-
     [Theory, MemberData(nameof(Cases))]
-    public void Rollout_and_recomputation_match_the_reference(string id)
+    public void Rollout_and_recomputation_match_the_reference(string id) => Suite.Check(id, c =>
     {
         using var scope = NewDisposeScope();
-        var c = Suite.Case(id);
-        var state = ManifestReading.State(c);
-        var type = SdeTypes.Parse(c.GetProperty("sde_type").GetString()!).OrThrow();
-        var eta = c.GetProperty("noise_level").GetDouble();
-        var shape = ManifestReading.Longs(c, "shape");
-        var a = linspace(-0.5, 0.5, shape[^1], ScalarType.Float32);
-
-        var x = NoiseSource.PerSample(ManifestReading.Longs(c, "initial_noise_seeds")).Draw(shape);
-        var stepNoise = NoiseSource.PerSample(ManifestReading.Longs(c, "step_noise_seeds"));
-        var latents = new List<Tensor> { x };
-        var logProbs = new List<Tensor>();
-        var means = new List<Tensor>();
-        for (var k = 0; k < state.NumInferenceSteps; k++)
+        Assert.Equal(AnalyticVelocity.Formula, c.String("velocity"));
+        var shape = c.Longs("shape");
+        var training = AnalyticVelocity.Training(ManifestReading.Request(c));
+        var config = new DiffusionModelConfig
         {
-            var v = Velocity(x, tensor(state.Sigmas[k]), a);
-            var r = SdeStep.Sample(state, type, StepAt.At(k), x, v, eta, NextSample.WithNoise(stepNoise.Draw(shape))).OrThrow();
-            x = r.PrevSample;
-            latents.Add(x);
-            logProbs.Add(r.LogProb);
-            means.Add(r.PrevSampleMean);
-        }
-        var allLatents = stack(latents, 1);
-        var allTimesteps = state.TimestepsTensor().unsqueeze(0).expand(shape[0], -1);
-        TensorAssert.Close(allLatents, Suite.Tensor(c, "outputs", "all_latents"), TensorAssert.Elementwise, id + " all_latents");
-        TensorAssert.Close(stack(means, 1), Suite.Tensor(c, "outputs", "all_means"), TensorAssert.Elementwise, id + " all_means");
-        TensorAssert.Close(stack(logProbs, 1), Suite.Tensor(c, "outputs", "all_log_probs"), TensorAssert.Reduced, id + " all_log_probs");
-        TensorAssert.Identical(allTimesteps.contiguous(), Suite.Tensor(c, "outputs", "all_timesteps"), id + " all_timesteps");
+            Path = "", Architecture = AnalyticVelocity.Architecture,
+            Sde = new SdeSettings { SdeType = SdeTypes.Parse(c.String("sde_type")).OrThrow(), NoiseLevel = c.Double("noise_level") },
+        };
+        var schedule = training.Schedule(ManifestReading.Config(c), config).OrThrow();
+        var registries = AdapterRegistries.Default.Register(config.Key, training, RolloutAdapter.FromTraining(training, _ => shape));
+        var model = new AnalyticVelocity(schedule, shape[^1]);
+        var n = schedule.NumInferenceSteps;
 
-        // Training path: recompute from the reference's stored trajectory, locating each step by its timestep.
-        var storedLatents = Suite.Tensor(c, "outputs", "all_latents");
-        var storedTimesteps = Suite.Tensor(c, "outputs", "all_timesteps");
-        var recomputed = new List<Tensor>();
-        for (var k = 0; k < state.NumInferenceSteps; k++)
-        {
-            var xk = storedLatents[.., k].contiguous();
-            var t = storedTimesteps[.., k].contiguous();
-            var sigma = tensor(t.data<float>().ToArray().Select(tv => state.Sigmas[TimestepIndex.Of(state, tv).OrThrow()]).ToArray())
-                .reshape(shape[0], 1, 1);
-            var v = Velocity(xk, sigma, a);
-            var r = SdeStep.Sample(state, type, StepAt.Timesteps(t), xk, v, eta, NextSample.Known(storedLatents[.., k + 1].contiguous())).OrThrow();
-            recomputed.Add(r.LogProb);
-        }
-        TensorAssert.Close(stack(recomputed, 1), Suite.Tensor(c, "outputs", "recomputed_log_probs"), TensorAssert.Reduced, id + " recomputed_log_probs");
-    }
+        // The reference's rollouts are stochastic at every step: the window is the whole schedule.
+        var request = new RolloutRequest(zeros(shape[0], 1, 1), NoiseSource.PerSample(c.Longs("initial_noise_seeds")),
+                                         NoiseSource.PerSample(c.Longs("step_noise_seeds")), new SdeWindow(0, n));
+        using var trajectory = PipelineHelpers.Rollout(registries, new RolloutContext(model, schedule, config, request)).OrThrow();
+        TensorAssert.Close(trajectory.Latents, c.Output("all_latents"), TensorAssert.Elementwise, id + " all_latents");
+        TensorAssert.Close(trajectory.PrevSampleMeans!, c.Output("all_means"), TensorAssert.Elementwise, id + " all_means");
+        TensorAssert.Close(trajectory.LogProbs, c.Output("all_log_probs"), TensorAssert.Reduced, id + " all_log_probs");
+        TensorAssert.Identical(trajectory.Timesteps, c.Output("all_timesteps"), id + " all_timesteps");
+
+        // Training path: recompute from the reference's stored trajectory, each step located by its stored timesteps.
+        var stored = new MicroBatch { AllLatents = c.Output("all_latents"), AllTimesteps = c.Output("all_timesteps"), PromptEmbeds = request.PromptEmbeds };
+        var recomputed = Enumerable.Range(0, n)
+            .Select(k => PipelineHelpers.RecomputeStep(registries, model, schedule, config, stored, k).OrThrow().LogProb).ToList();
+        TensorAssert.Close(stack(recomputed, 1), c.Output("recomputed_log_probs"), TensorAssert.Reduced, id + " recomputed_log_probs");
+    });
 }

@@ -28,8 +28,8 @@ public sealed class TensorLifetimeTests
         var before = Live();
         for (var k = 0; k < 20; k++)
         {
-            using var rollout = SdeStep.Sample(state, type, StepAt.At(k % 10), x, v, 0.7, NextSample.WithNoise(eps)).OrThrow();
-            using var training = SdeStep.Sample(state, type, StepAt.Timesteps(t), x, v, NoiseLevel.Rows(etas), NextSample.Known(eps)).OrThrow();
+            using var rollout = SdeStep.Sample(state, type, StepAt.Index(k % 10), x, v, 0.7, NextSample.FromNoise(eps)).OrThrow();
+            using var training = SdeStep.Sample(state, type, StepAt.Timesteps(t), x, v, NoiseLevel.Rows(etas), NextSample.PrevSample(eps)).OrThrow();
         }
         Assert.Equal(before, Live());
     }

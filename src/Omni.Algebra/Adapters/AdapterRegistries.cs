@@ -16,9 +16,9 @@ public sealed record AdapterRegistries(
     ObjectiveRegistry Objectives)
 {
     /// <summary>
-    /// The built-ins: the objectives of <see cref="ObjectiveRegistry.Default"/>. Architecture adapters
-    /// (SD3, Qwen-Image, Wan) join as their models arrive; anything else registers through <see cref="Register"/>
-    /// or an <see cref="IOmniPlugin"/>.
+    /// The objectives of <see cref="ObjectiveRegistry.Default"/> and no architecture adapter. The built-in architectures
+    /// (SD3, Qwen-Image, Wan) live in <c>Omni.Models.BuiltInAdapters.Registries</c>, which starts from this value: register
+    /// on that one to add to the built-ins (<c>OmniPipelineBuilder.WithAdapter</c> does), on this one only to exclude them.
     /// </summary>
     public static AdapterRegistries Default { get; } = new(
         AdapterRegistry<TrainingAdapter>.Empty("diffusion model"),

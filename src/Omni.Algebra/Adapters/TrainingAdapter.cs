@@ -36,8 +36,19 @@ public sealed record TrainingAdapter
     /// <summary>One prediction; by default the positive pass only (negative arguments ignored), as the reference.</summary>
     public Func<IDenoiser, DiffusionModelConfig, ModelInputs, ModelInputs?, Tensor> Forward { get; init; } = (module, _, positive, _) => module.Forward(positive);
 
-    /// <summary>Builds a custom module instead of loading the folder's transformer (none by default).</summary>
+    /// <summary>
+    /// Builds the module to train, and loads its weights, instead of loading the folder's <c>transformer/</c> as a
+    /// diffusers transformer Omni knows (none by default). Every architecture whose transformer Omni does not ship
+    /// needs it: return <c>Some(module)</c> (an <c>nn.Module</c> that implements <see cref="IDenoiser"/>) built from
+    /// <see cref="DiffusionModelConfig.Path"/>, or <c>None</c> to fall back to the folder's transformer.
+    /// </summary>
     public Func<DiffusionModelConfig, Option<IDenoiser>> BuildModule { get; init; } = _ => None;
+
+    /// <summary>
+    /// How final latents become what the rewards score (<see cref="Decoding.FolderVae"/> by default; an architecture with its
+    /// own decoder returns <see cref="Decoding.With"/>, one whose rewards score latents <see cref="Decoding.None"/>).
+    /// </summary>
+    public Func<DiffusionModelConfig, Decoding> BuildDecoder { get; init; } = _ => Decoding.FolderVae;
 
     /// <summary>Chooses trainable parameters when LoRA is off (by default all stay trainable).</summary>
     public Action<IDenoiser, DiffusionModelConfig> ConfigureTrainableParams { get; init; } = (_, _) => { };

@@ -32,8 +32,8 @@ public static class TrajectoryStep
         from k in microBatch.CheckStep(step)
         from result in SdeStep.Sample(schedule, config.Sde.SdeType, StepAt.Timesteps(Column(microBatch.AllTimesteps, k)),
             Column(microBatch.AllLatents, k).to(ScalarType.Float32), prediction.to(ScalarType.Float32), config.Sde.NoiseLevel,
-            NextSample.Known(Column(microBatch.AllLatents, k + 1).to(ScalarType.Float32)))
-        select new PolicyStep(result.LogProb, result.PrevSampleMean, result.StdDevT, result.SqrtDt);
+            NextSample.PrevSample(Column(microBatch.AllLatents, k + 1).to(ScalarType.Float32)))
+        select new PolicyStep(result.LogProb, result.PrevSampleMean, result.StdDevT, result.SqrtDt) { Prediction = prediction };
 
     // `select` is a keyword inside query expressions, so the tensor method is called from here.
     private static Tensor Column(Tensor trajectory, int step) => trajectory.select(1, step);

@@ -11,7 +11,7 @@ public static class FlowGrpoLoss
 {
     /// <summary>The loss as registered under <paramref name="name"/>.</summary>
     public static DiffusionLoss Create(string name = "flow_grpo") =>
-        new(name, ["log_probs"], ["old_log_probs", "advantages"], Compute);
+        DiffusionLoss.Total(name, ["log_probs"], ["old_log_probs", "advantages"], Compute);
 
     /// <summary>Computes the loss and its metrics for one trained step (all inputs (B,)).</summary>
     public static LossResult Compute(LossInputs inputs)

@@ -12,7 +12,7 @@ public static class GrpoGuardLoss
 {
     /// <summary>The loss as registered under <c>grpo_guard</c>.</summary>
     public static DiffusionLoss Create() =>
-        new("grpo_guard", ["log_probs", "prev_sample_mean", "std_dev_t", "sqrt_dt"], ["old_log_probs", "advantages", "old_prev_sample_mean"], Compute);
+        DiffusionLoss.Total("grpo_guard", ["log_probs", "prev_sample_mean", "std_dev_t", "sqrt_dt"], ["old_log_probs", "advantages", "old_prev_sample_mean"], Compute);
 
     /// <summary>Computes the loss and its metrics for one trained step.</summary>
     public static LossResult Compute(LossInputs inputs)

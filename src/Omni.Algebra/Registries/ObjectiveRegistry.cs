@@ -8,9 +8,10 @@ namespace Omni.Algebra.Registries;
 
 /// <summary>
 /// The loss and advantage-estimator registries and the algorithm → (estimator, loss) recipes, as one immutable
-/// value. <see cref="Default"/> holds the built-ins: losses <c>flow_grpo</c>, <c>dance_grpo</c>, <c>grpo_guard</c>,
-/// <c>kl</c>; estimators <c>flow_grpo</c>, <c>dance_grpo</c>; recipes for <c>flow_grpo</c>, <c>dance_grpo</c>,
-/// <c>mix_grpo</c> and <c>grpo_guard</c>.
+/// value. <see cref="Default"/> holds the reference's built-ins: losses <c>flow_grpo</c>, <c>dance_grpo</c>, <c>flow_dppo</c>,
+/// <c>grpo_guard</c>, <c>dpo</c>, <c>diffusion_nft</c>, <c>kl</c>, <c>distill_kl</c>, <c>distill_fm_mse</c>; estimators
+/// <c>flow_grpo</c>, <c>dance_grpo</c>; and a recipe for every algorithm name (the objectives that need no advantage
+/// estimator of their own — DPO, DiffusionNFT, distillation — are paired with <c>flow_grpo</c>'s, which they ignore).
 /// </summary>
 /// <param name="Losses">Losses by name.</param>
 /// <param name="Estimators">Advantage estimators by name.</param>
@@ -32,14 +33,24 @@ public sealed record ObjectiveRegistry(
     public static ObjectiveRegistry Default { get; } = Empty
         .WithLoss(FlowGrpoLoss.Create("flow_grpo"))
         .WithLoss(FlowGrpoLoss.Create("dance_grpo"))
+        .WithLoss(FlowDppoLoss.Create())
         .WithLoss(GrpoGuardLoss.Create())
+        .WithLoss(DpoLoss.Create())
+        .WithLoss(DiffusionNftLoss.Create())
         .WithLoss(KlLoss.Create())
+        .WithLoss(DistillKlLoss.Create())
+        .WithLoss(DistillFlowMatchingMseLoss.Create())
         .WithEstimator(new AdvantageEstimator("flow_grpo", GroupAdvantage.Compute)).OrThrow()
         .WithEstimator(new AdvantageEstimator("dance_grpo", GroupAdvantage.Compute)).OrThrow()
         .WithRecipe("flow_grpo", new("flow_grpo", "flow_grpo"))
         .WithRecipe("dance_grpo", new("dance_grpo", "dance_grpo"))
         .WithRecipe("mix_grpo", new("flow_grpo", "flow_grpo"))
-        .WithRecipe("grpo_guard", new("flow_grpo", "grpo_guard"));
+        .WithRecipe("grpo_guard", new("flow_grpo", "grpo_guard"))
+        .WithRecipe("flow_dppo", new("flow_grpo", "flow_dppo"))
+        .WithRecipe("dpo", new("flow_grpo", "dpo"))
+        .WithRecipe("diffusion_nft", new("flow_grpo", "diffusion_nft"))
+        .WithRecipe("distill_kl", new("flow_grpo", "distill_kl"))
+        .WithRecipe("distill_fm_mse", new("flow_grpo", "distill_fm_mse"));
 
     /// <summary>Registers (or replaces, as the reference does) a loss under its name.</summary>
     public ObjectiveRegistry WithLoss(DiffusionLoss loss) => this with { Losses = Losses.With(loss.Name, loss) };
@@ -85,5 +96,6 @@ public sealed record ObjectiveRegistry(
     public Either<OmniError, LossResult> Compute(string name, LossInputs inputs) =>
         from loss in Losses.Get(name)
         from valid in ValidateInputs(loss, inputs)
-        select loss.Compute(valid);
+        from result in loss.Compute(valid)
+        select result;
 }

@@ -2,8 +2,8 @@ using System.Collections.Immutable;
 
 namespace Omni.Algebra.Rewards;
 
-/// <summary>What a reward function scores: one image, prompt and metadata row per sample.</summary>
-/// <param name="Images">The generated images.</param>
+/// <summary>What a reward function scores: one image (or latent), prompt and metadata row per sample.</summary>
+/// <param name="Images">The generated images; empty when the architecture has no decoder (<c>Decoding.None</c>).</param>
 /// <param name="Prompts">The prompt of each image.</param>
 /// <param name="Metadata">Free-form per-sample metadata (e.g. a target text, a group id); may be empty per row.</param>
 public sealed record RewardBatch(
@@ -12,7 +12,13 @@ public sealed record RewardBatch(
     ImmutableArray<ImmutableDictionary<string, string>> Metadata)
 {
     /// <summary>Number of samples.</summary>
-    public int Count => Images.Length;
+    public int Count => Prompts.Length;
+
+    /// <summary>
+    /// The final latents (B, …) float32 on the CPU, for rewards that score latents; set by the trainer when the architecture
+    /// has no decoder, null otherwise.
+    /// </summary>
+    public TorchSharp.torch.Tensor? Latents { get; init; }
 
     /// <summary>A batch with empty metadata rows.</summary>
     public static RewardBatch Of(IEnumerable<RgbImage> images, IEnumerable<string> prompts)

@@ -17,86 +17,98 @@ namespace Omni.Algebra.Rollouts;
 public sealed record RolloutSteps(Tensor Latents, Tensor LogProbs, Tensor Timesteps, Tensor? PrevSampleMeans, Tensor FinalLatents);
 
 /// <summary>
-/// The policy-gradient sampling loop shared by rollout adapters: every step runs the SDE step (η inside the
-/// window, 0 outside, where it is the Euler step), noise is drawn for every step as the reference does, and the
-/// window's latents, log-probs, timesteps and means are recorded in float32. Each step runs in its own
-/// <c>DisposeScope</c>, so the model's activations never outlive their step; the first error ends the loop and is returned.
+/// The sampling loop shared by rollout adapters: every step runs the SDE step (η inside a sample's window, 0 outside, where it
+/// is the Euler step), noise is drawn for every step as the reference does, and each sample's window — its latents,
+/// log-probs, timesteps and means — is recorded in float32. Samples may have windows of their own (the reference's request
+/// batching); all windows have one length W. An empty window (W = 0) is a plain ODE rollout that records only the initial
+/// and final latents. Each step runs in its own <c>DisposeScope</c>, so the model's activations never outlive their step; the
+/// first error ends the loop and is returned (the recorded tensors are freed).
 /// </summary>
 public static class FlowRollout
 {
-    /// <summary>Runs the loop from <paramref name="initial"/> with the model's velocity <paramref name="velocity"/>(latents, step).</summary>
+    /// <summary>Runs the loop with one window for every sample.</summary>
     public static Either<OmniError, RolloutSteps> Run(
         SchedulerState schedule, SdeSettings sde, SdeWindow window, Tensor initial,
+        Func<Tensor, int, Either<OmniError, Tensor>> velocity, IRandomSource stepNoise, bool recordMeans) =>
+        Run(schedule, sde, Enumerable.Repeat(window, (int)initial.shape[0]).ToArray(), initial, velocity, stepNoise, recordMeans);
+
+    /// <summary>Runs the loop from <paramref name="initial"/> with the model's velocity <paramref name="velocity"/>(latents, step), one window per row.</summary>
+    public static Either<OmniError, RolloutSteps> Run(
+        SchedulerState schedule, SdeSettings sde, IReadOnlyList<SdeWindow> windows, Tensor initial,
         Func<Tensor, int, Either<OmniError, Tensor>> velocity, IRandomSource stepNoise, bool recordMeans)
     {
         var n = schedule.NumInferenceSteps;
-        if (window.Start < 0 || window.End > n || window.Length < 1)
-            return Left<OmniError, RolloutSteps>(OmniError.Invalid($"The SDE window [{window.Start}, {window.End}) does not fit a {n}-step schedule."));
+        var batch = (int)initial.shape[0];
+        if (windows.Count != batch)
+            return Left<OmniError, RolloutSteps>(OmniError.Invalid($"Expected one SDE window per sample ({batch}), got {windows.Count}."));
+        var length = windows[0].Length;
+        if (windows.Any(w => w.Length != length))
+            return Left<OmniError, RolloutSteps>(OmniError.Invalid("Packed SDE windows must share the same size."));
+        if (windows.FirstOrDefault(w => w.Start < 0 || w.End > n || w.Length < 0) is { } bad && bad != default)
+            return Left<OmniError, RolloutSteps>(OmniError.Invalid($"The SDE window [{bad.Start}, {bad.End}) does not fit a {n}-step schedule."));
         if (initial.dtype != ScalarType.Float32)
             return Left<OmniError, RolloutSteps>(new OmniError(ErrorKind.InvalidDType, $"Rollout latents must be float32, got {initial.dtype}."));
 
-        using var recording = new Recording(initial, recordMeans);
-        Either<OmniError, Tensor> Advance(Tensor x, int i)
+        var shared = windows.All(w => w == windows[0]);
+        long[] sampleShape = [.. initial.shape.Skip(1)];
+        // Buffers live in this scope: moved out on success, freed on any failure.
+        using var results = NewDisposeScope();
+        var latents = zeros([batch, length + 1, .. sampleShape], ScalarType.Float32, initial.device);
+        var logProbs = zeros([batch, length], ScalarType.Float32, initial.device);
+        var means = recordMeans ? zeros([batch, length, .. sampleShape], ScalarType.Float32, initial.device) : null;
+        var x = initial;
+        try
         {
-            using var scope = NewDisposeScope();
-            var inWindow = window.Contains(i);
-            if (i == window.Start) recording.Latents.Add(x);
-            return from prediction in velocity(x, i)
-                   let noise = stepNoise.Draw(x.shape, ScalarType.Float32, x.device)
-                   from step in SdeStep.Sample(schedule, sde.SdeType, StepAt.At(i), x, prediction.to(ScalarType.Float32),
-                                               inWindow ? sde.NoiseLevel : 0.0, NextSample.WithNoise(noise))
-                   select recording.Keep(x, step, inWindow);
+            for (var i = 0; i < n; i++)
+            {
+                using var scope = NewDisposeScope();
+                var inside = Enumerable.Range(0, batch).Where(b => windows[b].Contains(i)).ToArray();
+                Record(latents, x, Enumerable.Range(0, batch).Where(b => windows[b].Start == i && length > 0).ToArray(), _ => 0, shared);
+                var prediction = velocity(x, i);
+                if (prediction.IsLeft) return prediction.Map(_ => (RolloutSteps)null!);
+                NoiseLevel eta;
+                if (shared || inside.Length == 0) eta = inside.Length > 0 ? sde.NoiseLevel : 0.0;
+                else
+                {
+                    var rowShape = Enumerable.Repeat(1L, (int)initial.dim()).ToArray();
+                    rowShape[0] = batch;
+                    eta = NoiseLevel.Rows(tensor(Enumerable.Range(0, batch).Select(b => windows[b].Contains(i) ? (float)sde.NoiseLevel : 0f).ToArray(),
+                                                 ScalarType.Float32, initial.device).reshape(rowShape));
+                }
+                var noise = stepNoise.Draw(x.shape, ScalarType.Float32, x.device);
+                var step = SdeStep.Sample(schedule, sde.SdeType, StepAt.Index(i), x, prediction.IfLeft(() => null!).to(ScalarType.Float32),
+                                          eta, NextSample.FromNoise(noise));
+                if (step.IsLeft) return step.Map(_ => (RolloutSteps)null!);
+                var r = step.IfLeft(() => null!);
+                var next = r.PrevSample.detach().DetachFromDisposeScope();
+                int Offset(int b) => i - windows[b].Start;
+                Record(latents, next, inside, b => Offset(b) + 1, shared);
+                Record(logProbs, r.LogProb.detach(), inside, Offset, shared);
+                if (means is not null) Record(means, r.PrevSampleMean.detach(), inside, Offset, shared);
+                if (!ReferenceEquals(x, initial)) x.Dispose();
+                x = next;
+            }
+            var timesteps = tensor(Enumerable.Range(0, batch).SelectMany(b => schedule.Timesteps.Skip(windows[b].Start).Take(length)).ToArray(),
+                                   ScalarType.Float32, initial.device).reshape(batch, length);
+            return new RolloutSteps(latents.MoveToOuterDisposeScope(), logProbs.MoveToOuterDisposeScope(), timesteps.MoveToOuterDisposeScope(),
+                                    means?.MoveToOuterDisposeScope(), x.clone().MoveToOuterDisposeScope());
         }
-        return Enumerable.Range(0, n)
-            .Aggregate(Right<OmniError, Tensor>(initial), (current, i) => current.Bind(x => Advance(x, i)))
-            .Map(final => recording.Finish(final, schedule, window));
+        finally
+        {
+            if (!ReferenceEquals(x, initial)) x.Dispose();
+        }
     }
 
-    /// <summary>The tensors a rollout keeps between steps; everything but the caller's initial latent is disposed at the end.</summary>
-    private sealed class Recording(Tensor initial, bool recordMeans) : IDisposable
+    /// <summary>Copies row b of <paramref name="values"/> into <c>buffer[b, column(b)]</c> for the listed rows.</summary>
+    private static void Record(Tensor buffer, Tensor values, int[] rows, Func<int, int> column, bool shared)
     {
-        private Tensor? _current;
-
-        public List<Tensor> Latents { get; } = [];
-
-        private List<Tensor> LogProbs { get; } = [];
-
-        private List<Tensor> Means { get; } = [];
-
-        /// <summary>Takes the step's next latent out of the step's scope, records the window's values, frees the previous latent.</summary>
-        public Tensor Keep(Tensor previous, StepResult step, bool inWindow)
+        if (rows.Length == 0) return;
+        using var scope = NewDisposeScope();
+        if (shared && rows.Length == buffer.shape[0])
         {
-            var next = step.PrevSample.DetachFromDisposeScope();
-            if (inWindow)
-            {
-                Latents.Add(next);
-                LogProbs.Add(step.LogProb.DetachFromDisposeScope());
-                if (recordMeans) Means.Add(step.PrevSampleMean.detach().DetachFromDisposeScope());
-            }
-            // Reference identity: List.Contains would compare tensor values (slow, and false for NaN, which then freed a recorded latent).
-            if (!ReferenceEquals(previous, initial) && !Latents.Any(l => ReferenceEquals(l, previous))) previous.Dispose();
-            _current = next;
-            return next;
+            buffer.select(1, column(rows[0])).copy_(values);
+            return;
         }
-
-        /// <summary>Stacks the recorded window into new tensors (the kept ones are freed with the recording).</summary>
-        public RolloutSteps Finish(Tensor final, SchedulerState schedule, SdeWindow window)
-        {
-            using var results = NewDisposeScope();
-            var batch = initial.shape[0];
-            var timesteps = tensor(schedule.Timesteps.Skip(window.Start).Take(window.Length).ToArray(), ScalarType.Float32, initial.device)
-                .unsqueeze(0).expand(batch, -1).contiguous();
-            return new RolloutSteps(
-                stack(Latents, 1).MoveToOuterDisposeScope(), stack(LogProbs, 1).MoveToOuterDisposeScope(),
-                timesteps.MoveToOuterDisposeScope(), recordMeans ? stack(Means, 1).MoveToOuterDisposeScope() : null,
-                final.clone().MoveToOuterDisposeScope());
-        }
-
-        public void Dispose()
-        {
-            var current = _current is null ? [] : new[] { _current };
-            foreach (var t in Latents.Concat(LogProbs).Concat(Means).Concat(current).Distinct(ReferenceEqualityComparer.Instance).Cast<Tensor>())
-                if (!ReferenceEquals(t, initial)) t.Dispose();
-        }
+        foreach (var b in rows) buffer[b].select(0, column(b)).copy_(values[b]);
     }
 }

@@ -40,27 +40,28 @@ public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<Omn
     /// The standard policy-gradient rollout for a training adapter: initial latents of
     /// <paramref name="latentShape"/>(context) from the request's initial noise, the model called through the
     /// adapter's own <see cref="TrainingAdapter.PrepareModelInputs"/> and <see cref="TrainingAdapter.Forward"/> (so
-    /// rollout and training see identical arguments), <see cref="FlowRollout"/> for the loop, and an optional
-    /// <paramref name="decode"/> of the final latents. <paramref name="prepareInitial"/> turns the drawn noise into the
-    /// denoised layout when the two differ (Qwen-Image draws (B, 1, C, h, w) and packs it).
+    /// rollout and training see identical arguments) and <see cref="FlowRollout"/> for the loop. The rollout does not
+    /// decode: the trainer decodes the final latents once, with <see cref="TrainingAdapter.BuildDecoder"/>'s decoder.
+    /// <paramref name="prepareInitial"/> turns the drawn noise into the denoised layout when the two differ (Qwen-Image
+    /// draws (B, 1, C, h, w) and packs it).
     /// </summary>
     public static RolloutAdapter FromTraining(
         TrainingAdapter training, Func<RolloutContext, long[]> latentShape,
-        Func<Tensor, Tensor>? decode = null, bool recordMeans = true, Func<Tensor, Either<OmniError, Tensor>>? prepareInitial = null) =>
-        FromTraining(training, context => Right<OmniError, long[]>(latentShape(context)), decode, recordMeans, prepareInitial);
+        bool recordMeans = true, Func<Tensor, Either<OmniError, Tensor>>? prepareInitial = null) =>
+        FromTraining(training, context => Right<OmniError, long[]>(latentShape(context)), recordMeans, prepareInitial);
 
     /// <summary>
-    /// <see cref="FromTraining(TrainingAdapter, Func{RolloutContext, long[]}, Func{Tensor, Tensor}?, bool, Func{Tensor, Either{OmniError, Tensor}}?)"/>
+    /// <see cref="FromTraining(TrainingAdapter, Func{RolloutContext, long[]}, bool, Func{Tensor, Either{OmniError, Tensor}}?)"/>
     /// for a latent shape that can fail (for example when it depends on the module's type).
     /// </summary>
     public static RolloutAdapter FromTraining(
         TrainingAdapter training, Func<RolloutContext, Either<OmniError, long[]>> latentShape,
-        Func<Tensor, Tensor>? decode = null, bool recordMeans = true, Func<Tensor, Either<OmniError, Tensor>>? prepareInitial = null) =>
-        new(training.Name + " rollout", context => latentShape(context).Bind(shape => Sample(training, context, shape, decode, recordMeans, prepareInitial)));
+        bool recordMeans = true, Func<Tensor, Either<OmniError, Tensor>>? prepareInitial = null) =>
+        new(training.Name + " rollout", context => latentShape(context).Bind(shape => Sample(training, context, shape, recordMeans, prepareInitial)));
 
     private static Either<OmniError, Trajectory> Sample(
         TrainingAdapter training, RolloutContext context, long[] latentShape,
-        Func<Tensor, Tensor>? decode, bool recordMeans, Func<Tensor, Either<OmniError, Tensor>>? prepareInitial)
+        bool recordMeans, Func<Tensor, Either<OmniError, Tensor>>? prepareInitial)
     {
         var (module, schedule, config, request) = context;
         using var drawn = request.InitialNoise.Draw(latentShape, ScalarType.Float32, request.PromptEmbeds.device);
@@ -68,7 +69,7 @@ public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<Omn
         return (prepareInitial is null ? drawn.alias() : prepareInitial(drawn)).Bind(initial =>
         {
             using var _ = initial;
-            var window = request.WindowFor(config.Sde, schedule.NumInferenceSteps);
+            var windows = request.WindowsFor(config.Sde, schedule.NumInferenceSteps);
             Either<OmniError, Tensor> Velocity(Tensor x, int step)
             {
                 using var t = full(x.shape[0], schedule.Timesteps[step], ScalarType.Float32, x.device);
@@ -76,10 +77,10 @@ public sealed record RolloutAdapter(string Name, Func<RolloutContext, Either<Omn
                                                    request.NegativePromptEmbeds, request.NegativePromptEmbedsMask) { Extras = request.Extras };
                 return AdapterCalls.Predict(training, module, config, inputs, step);
             }
-            return FlowRollout.Run(schedule, config.Sde, window, initial, Velocity, request.StepNoise, recordMeans).Map(steps =>
+            return FlowRollout.Run(schedule, config.Sde, windows, initial, Velocity, request.StepNoise, recordMeans).Map(steps =>
                 new Trajectory(steps.Latents, steps.LogProbs, steps.Timesteps, steps.PrevSampleMeans, steps.FinalLatents,
                     request.PromptEmbeds, request.PromptEmbedsMask, request.NegativePromptEmbeds, request.NegativePromptEmbedsMask,
-                    decode?.Invoke(steps.FinalLatents), request.Extras));
+                    null, request.Extras));
         });
     }
 }

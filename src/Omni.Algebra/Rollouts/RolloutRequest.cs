@@ -32,9 +32,21 @@ public sealed record RolloutRequest(
     /// </summary>
     public Func<Config.SdeSettings, int, SdeWindow>? ChooseWindow { get; init; }
 
+    /// <summary>
+    /// Chooses one window per sample when neither <see cref="Window"/> nor <see cref="ChooseWindow"/> is set, called right after
+    /// the initial latents are drawn (the reference's request batching draws each row's start from that row's generator then).
+    /// </summary>
+    public Func<Config.SdeSettings, int, IReadOnlyList<SdeWindow>>? ChooseWindows { get; init; }
+
     /// <summary>The window for a schedule of <paramref name="steps"/> steps.</summary>
     public SdeWindow WindowFor(Config.SdeSettings settings, int steps) =>
         Window ?? ChooseWindow?.Invoke(settings, steps) ?? new SdeWindow(0, steps - 1);
+
+    /// <summary>Each sample's window for a schedule of <paramref name="steps"/> steps.</summary>
+    public IReadOnlyList<SdeWindow> WindowsFor(Config.SdeSettings settings, int steps) =>
+        Window is null && ChooseWindow is null && ChooseWindows is { } choose
+            ? choose(settings, steps)
+            : Enumerable.Repeat(WindowFor(settings, steps), (int)BatchSize).ToArray();
 
     /// <summary>The batch size.</summary>
     public long BatchSize => PromptEmbeds.shape[0];

@@ -22,7 +22,7 @@ namespace Omni.Algebra.Rollouts;
 /// <param name="PromptEmbedsMask">Their mask, if any (borrowed).</param>
 /// <param name="NegativePromptEmbeds">Negative embeddings, if CFG was used (borrowed).</param>
 /// <param name="NegativePromptEmbedsMask">Their mask, if any (borrowed).</param>
-/// <param name="Decoded">Decoded outputs (images, video), if the adapter decodes.</param>
+/// <param name="Decoded">Decoded outputs (images, video) of a custom rollout that decodes while sampling; <c>RolloutAdapter.FromTraining</c> leaves it null (the trainer decodes with <c>TrainingAdapter.BuildDecoder</c>).</param>
 /// <param name="Extras">Model extras carried to training (borrowed).</param>
 public sealed record Trajectory(
     Tensor Latents,

@@ -3,22 +3,21 @@ using static TorchSharp.torch;
 namespace Omni.Algebra.Sde;
 
 /// <summary>
-/// How the next sample is obtained: drawn with the given standard-normal noise (rollout), or given
-/// outright so that only its log-probability is computed (training recomputation).
+/// How the next sample is obtained, named after the reference's arguments: <see cref="FromNoise"/> — drawn with the
+/// given standard-normal noise (the rollout; the reference draws it from <c>generator</c>) — or <see cref="PrevSample"/>
+/// — given outright (<c>prev_sample=</c>), so that only its log-probability is computed (training recomputation).
 /// </summary>
 public abstract record NextSample
 {
     private NextSample() { }
 
     /// <summary>Sample <c>x' = mean + scale·ε</c> with this float32 noise ε, shaped like the model output.</summary>
-    public sealed record FromNoise(Tensor Noise) : NextSample;
+    public static NextSample FromNoise(Tensor noise) => new OfNoise(noise);
 
-    /// <summary>Use this float32 previous sample (it is detached: gradients flow only through the mean).</summary>
-    public sealed record Given(Tensor PrevSample) : NextSample;
+    /// <summary>Score this float32 previous sample (it is detached: gradients flow only through the mean).</summary>
+    public static NextSample PrevSample(Tensor prevSample) => new OfPrevSample(prevSample);
 
-    /// <summary>Rollout path: draw with noise ε.</summary>
-    public static NextSample WithNoise(Tensor noise) => new FromNoise(noise);
+    internal sealed record OfNoise(Tensor Noise) : NextSample;
 
-    /// <summary>Training path: score the stored previous sample.</summary>
-    public static NextSample Known(Tensor prevSample) => new Given(prevSample);
+    internal sealed record OfPrevSample(Tensor Sample) : NextSample;
 }

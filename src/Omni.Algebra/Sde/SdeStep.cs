@@ -36,7 +36,7 @@ public static class SdeStep
         from _ in StepInputs.Check(sample, modelOutput, next)
         from rows in StepInputs.Rows(state, at, sample.shape[0])
         from etas in StepInputs.NoiseLevels(noiseLevel, sample.shape[0])
-        select Compute(state, type, rows, etas, at is StepAt.PerSample || noiseLevel.PerRow is not null, sample, modelOutput, next, includeLogProbNormalizer);
+        select Compute(state, type, rows, etas, at is StepAt.OfTimesteps || noiseLevel.PerRow is not null, sample, modelOutput, next, includeLogProbNormalizer);
 
     /// <summary>
     /// The DanceGRPO mean <c>x + dσ·v + ½η²dσ/σ² · (x − (1 − σ)·x̂0)</c>, x̂0 = x − σv. The bracket cancels
@@ -88,10 +88,10 @@ public static class SdeStep
 
         var prev = next switch
         {
-            NextSample.FromNoise n => shared
+            NextSample.OfNoise n => shared
                 ? mean.add(n.Noise, alpha: c.NoiseScale)
                 : torch.addcmul(mean, n.Noise, PerRow(k => k.NoiseScale), 1),
-            NextSample.Given g => g.PrevSample.alias(),
+            NextSample.OfPrevSample g => g.Sample.alias(),
             _ => throw new ArgumentOutOfRangeException(nameof(next)),
         };
 

@@ -21,8 +21,8 @@ internal static class StepInputs
             return Shape($"The model output's shape {Format(modelOutput.shape)} differs from the sample's {Format(sample.shape)}.");
         var (name, other) = next switch
         {
-            NextSample.FromNoise n => ("noise", n.Noise),
-            NextSample.Given g => ("previous sample", g.PrevSample),
+            NextSample.OfNoise n => ("noise", n.Noise),
+            NextSample.OfPrevSample g => ("previous sample", g.Sample),
             _ => throw new ArgumentOutOfRangeException(nameof(next)),
         };
         if (other.dtype != ScalarType.Float32)
@@ -39,12 +39,12 @@ internal static class StepInputs
     {
         switch (at)
         {
-            case StepAt.Index { Value: var k }:
+            case StepAt.OfIndex { Value: var k }:
                 if (k < 0 || k >= state.NumInferenceSteps)
                     return Left<OmniError, (float, float)[]>(new OmniError(ErrorKind.NotFound,
                         $"Step index {k} is outside the schedule: valid indices are 0 to {state.NumInferenceSteps - 1} for {state.NumInferenceSteps} inference steps."));
                 return new[] { (state.Sigmas[k], state.Sigmas[k + 1]) };
-            case StepAt.PerSample { Values: var t }:
+            case StepAt.OfTimesteps { Values: var t }:
                 if (!t.is_floating_point())
                     return Left<OmniError, (float, float)[]>(OmniError.Invalid(
                         $"Per-sample timesteps must be floating-point values taken from the schedule, got {t.dtype}. Integer step indices are not timesteps."));

@@ -25,6 +25,9 @@ public readonly record struct SeedStreams(long Seed)
 
         /// <summary>Micro-batch shuffling.</summary>
         Shuffle = 5,
+
+        /// <summary>Forward-process noise and timesteps (Diffusion-DPO's pairs, DiffusionNFT's re-noised latents).</summary>
+        ForwardNoise = 6,
     }
 
     /// <summary>A 63-bit non-negative seed for (step, index, purpose).</summary>
@@ -47,18 +50,13 @@ public readonly record struct SeedStreams(long Seed)
         var state = (ulong)For(purpose, step, index);
         for (var i = count - 1; i > 0; i--)
         {
-            state += 0x9e3779b97f4a7c15ul;
+            state += SplitMix64.Gamma;
             var j = (int)((Mix(state) >> 1) % (ulong)(i + 1));
             (order[i], order[j]) = (order[j], order[i]);
         }
         return order;
     }
 
-    private static ulong Mix(ulong z)
-    {
-        z += 0x9e3779b97f4a7c15ul;
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ul;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebul;
-        return z ^ (z >> 31);
-    }
+    // One SplitMix64 step from z (z is a copy: the caller's value does not advance).
+    private static ulong Mix(ulong z) => SplitMix64.Next(ref z);
 }

@@ -5,7 +5,7 @@ using static LanguageExt.Prelude;
 
 namespace Omni.Algebra.Training;
 
-/// <summary>Where the SDE window sits at a given training step (spec §4.4, §5.8).</summary>
+/// <summary>Where the SDE window sits at a given training step (VeRL-Omni's MixGRPO window schedule and Flow-GRPO-Fast's branch point).</summary>
 /// <param name="Strategy">Full, random or progressive.</param>
 /// <param name="Size">Window length in steps (ignored for <see cref="WindowStrategy.Full"/>).</param>
 /// <param name="RangeStart">First step the window may start at (the envelope's start).</param>

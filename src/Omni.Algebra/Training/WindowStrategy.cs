@@ -11,4 +11,10 @@ public enum WindowStrategy
 
     /// <summary>MixGRPO's progressive schedule: the window advances by its size every <c>iters_per_group</c> steps, clamped.</summary>
     Progressive,
+
+    /// <summary>
+    /// One window per sample, as the reference's request batching draws them: each sample's start is
+    /// <c>torch.randint(range_start, range_end − size + 1)</c> from that sample's generator, right after its initial noise.
+    /// </summary>
+    PerSample,
 }

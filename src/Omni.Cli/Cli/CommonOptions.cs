@@ -14,6 +14,9 @@ public static class CommonOptions
     /// <summary><c>--model</c>: a pipeline folder.</summary>
     public static Option<string?> Model() => new("--model", "-m") { Description = "Diffusers pipeline folder (default: the bundled models/omni-shapes-tiny)." };
 
+    /// <summary><c>--lora</c>: a trained LoRA adapter (diffusers or PEFT layout, file or folder).</summary>
+    public static Option<string?> Lora() => new("--lora") { Description = "LoRA adapter to start from or sample with: pytorch_lora_weights.safetensors (diffusers), adapter_model.safetensors (PEFT) or a folder with either; its layers, rank and alpha are used." };
+
     /// <summary><c>--seed</c>.</summary>
     public static Option<long?> Seed() => new("--seed") { Description = "Seed (prompts, noise, windows)." };
 

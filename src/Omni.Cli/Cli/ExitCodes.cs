@@ -12,6 +12,9 @@ public static class ExitCodes
     /// <summary>Bad input: a missing folder, an unknown architecture, an invalid value.</summary>
     public const int BadInput = 2;
 
+    /// <summary>The run finished without changing the weights: every step skipped its update (the message says why).</summary>
+    public const int NoUpdate = 3;
+
     /// <summary>Stopped by Ctrl-C after writing a resumable checkpoint.</summary>
     public const int Interrupted = 130;
 }

@@ -1,4 +1,5 @@
-using System.Text.Json;
+using Omni.Algebra.Errors;
+using Omni.Effects.Diffusers;
 
 namespace Omni.Cli.Cli;
 
@@ -6,7 +7,7 @@ namespace Omni.Cli.Cli;
 public static class ModelLocator
 {
     /// <summary>The bundled model's folder, relative to the repository root.</summary>
-    public const string BundledModel = "models/omni-shapes-tiny";
+    public const string BundledModel = Omni.Shapes.Pipeline.ShapesPipelineFolder.BundledRelativePath;
 
     /// <summary>The folder to use: the one given, else the bundled model (looked up from the working directory, then above the executable).</summary>
     /// <exception cref="DirectoryNotFoundException">The folder does not exist (the message says what was looked for).</exception>
@@ -23,12 +24,9 @@ public static class ModelLocator
         throw new DirectoryNotFoundException($"The bundled model '{BundledModel}' was not found (run from the repository root, or pass --model <folder>; `omni pretrain` recreates it).");
     }
 
-    /// <summary>True when the folder's model_index.json names Omni's shapes pipeline.</summary>
-    public static bool IsShapes(string folder)
-    {
-        var index = Path.Combine(folder, "model_index.json");
-        if (!File.Exists(index)) return false;
-        using var json = JsonDocument.Parse(File.ReadAllText(index));
-        return json.RootElement.TryGetProperty("_class_name", out var name) && name.GetString() == Omni.Shapes.Pipeline.ShapesPipeline.ClassName;
-    }
+    /// <summary>True when the folder's model_index.json names Omni's shapes pipeline (false when it has none).</summary>
+    /// <exception cref="OmniException">The folder's <c>model_index.json</c> cannot be read (the message names the file and, for malformed JSON, the position).</exception>
+    public static bool IsShapes(string folder) =>
+        File.Exists(Path.Combine(folder, ModelFolder.ModelIndex))
+        && ModelFolder.ReadArchitecture(folder).OrThrow() == Omni.Shapes.Pipeline.ShapesPipeline.ClassName;
 }

@@ -21,7 +21,9 @@ public static class RewardSpecs
         var star = spec.LastIndexOf('*');
         var (name, weight) = star < 0 ? (spec, 1.0) : (spec[..star], ParseWeight(spec, spec[(star + 1)..]));
         if (name.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || name.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
-            return (HttpScorer.Create(new HttpScorerOptions { Endpoint = new Uri(name), Name = "http:" + new Uri(name).Host }), weight);
+            return Uri.TryCreate(name, UriKind.Absolute, out var endpoint) && !string.IsNullOrEmpty(endpoint.Host)
+                ? (HttpScorer.Create(new HttpScorerOptions { Endpoint = endpoint, Name = "http:" + endpoint.Host }), weight)
+                : throw new ArgumentException($"Bad scorer URL '{name}': expected an absolute http(s) URL such as http://127.0.0.1:8000/score.");
         return name switch
         {
             "jpeg_compressibility" => (JpegRewards.Compressibility, weight),
@@ -29,6 +31,18 @@ public static class RewardSpecs
             "shapes" => (Omni.Shapes.World.ShapesReward.Function, weight),
             _ => throw new ArgumentException($"Unknown reward '{name}'. Use one of [{string.Join(", ", BuiltIns)}] or an http(s):// scorer URL, optionally with *weight."),
         };
+    }
+
+    /// <summary>Parses every specification, adding a problem for each one that does not parse (so all are reported together).</summary>
+    public static IReadOnlyList<(RewardFunction Reward, double Weight)> ParseAll(IEnumerable<string> specs, ICollection<Omni.Algebra.Errors.OmniError> problems)
+    {
+        var parsed = new List<(RewardFunction, double)>();
+        foreach (var spec in specs)
+        {
+            try { parsed.Add(Parse(spec)); }
+            catch (ArgumentException e) { problems.Add(Omni.Algebra.Errors.OmniError.Invalid(e.Message)); }
+        }
+        return parsed;
     }
 
     private static double ParseWeight(string spec, string text) =>

@@ -21,6 +21,7 @@ public static class SampleCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var lora = CommonOptions.Lora();
         var prompt = new Option<string[]>("--prompt", "-p") { Description = "A prompt (repeatable). Default: the first 8 held-out shapes prompts." };
         var seeds = new Option<int>("--seeds") { Description = "Images per prompt (seeds first-seed, first-seed+1, …).", DefaultValueFactory = _ => 4 };
         var firstSeed = new Option<long>("--first-seed") { Description = "First seed.", DefaultValueFactory = _ => 0 };
@@ -31,7 +32,7 @@ public static class SampleCommand
         var trajectory = new Option<bool>("--trajectory") { Description = "Also save trajectory.safetensors: latents, log_probs, timesteps, prev_sample_means (use with --noise-level > 0)." };
         var command = new Command("sample", "Generate images from prompts with a shapes pipeline folder (the bundled model by default).")
         {
-            model, prompt, seeds, firstSeed, output, steps, guidance, noise, trajectory,
+            model, lora, prompt, seeds, firstSeed, output, steps, guidance, noise, trajectory,
         };
         command.SetAction((result, _) => CliFailure.Guard(async () =>
         {
@@ -49,6 +50,8 @@ public static class SampleCommand
             Directory.CreateDirectory(outDir);
 
             using var shapes = ShapesPipelineFolder.Load(folder).Match(p => p, e => throw new ArgumentException(e.Message));
+            if (result.GetValue(lora) is { } adapter)
+                Omni.Models.Lora.LoraFiles.AttachFrom(shapes.Transformer, adapter, Omni.Effects.Random.Generators.Seeded(0));
             shapes.Eval();
             var eta = result.GetValue(noise);
             var config = shapes.ModelConfig(folder, steps: result.GetValue(steps), guidanceScale: result.GetValue(guidance),
@@ -56,7 +59,7 @@ public static class SampleCommand
             var pipeline = OmniPipelineBuilder.For(config).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries)).Build();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var embeddings = ShapesPromptEncoding.Encode(shapes.TextEncoder, rows).Match(e => e, e => throw new ArgumentException(e.Message));
+            using var embeddings = ShapesPromptEncoding.Encode(shapes.TextEncoder, rows).Match(e => e, e => throw new ArgumentException(e.Message));
             using var run = pipeline.Rollout(shapes.Transformer, embeddings, seedList);
             var images = RgbImage.FromTensor(ShapesImages.Decode(run.FinalLatents));
             for (var i = 0; i < images.Count; i++)
@@ -69,7 +72,7 @@ public static class SampleCommand
                 SafetensorsWriter.Write(Path.Combine(outDir, "trajectory.safetensors"), tensors,
                     new Dictionary<string, string> { ["prompts"] = System.Text.Json.JsonSerializer.Serialize(rows), ["seeds"] = string.Join(",", seedList), ["noise_level"] = eta.ToString(System.Globalization.CultureInfo.InvariantCulture) });
             }
-            var scores = rows.Select((t, i) => ShapesReward.Evaluate(ShapesPrompt.Parse(t).Match(p => p, _ => null!), images[i]).Total).ToList();
+            var scores = rows.Select((t, i) => ShapesReward.Evaluate(ShapesPrompt.Parse(t).Match(p => p, e => throw new ArgumentException(e.Message)), images[i]).Total).ToList();
             Console.WriteLine($"wrote {images.Count} images and grid.png to {outDir} (mean shapes reward {scores.Average():F3})");
             return ExitCodes.Ok;
         }));

@@ -6,6 +6,7 @@ using Omni.Algebra.Sde;
 using Omni.Algebra.Training;
 using Omni.Algebra.Config;
 using Omni.Cli.Cli;
+using Omni.Facade.Configuration;
 using Omni.Facade.Pipelines;
 using Omni.Facade.Training;
 using Omni.Models;
@@ -18,8 +19,9 @@ using Omni.Training.Options;
 namespace Omni.Cli.Commands;
 
 /// <summary>
-/// The main job: FlowGRPO on the bundled shapes model with the shapes reward, held-out reward before and after, and
-/// before/after grids on the same prompts and seeds.
+/// The main job: RL fine-tuning of the bundled shapes model with the shapes reward — FlowGRPO by default, any objective of the
+/// registry through <c>actor_rollout_ref:model:algorithm</c> (or <c>actor_rollout_ref:actor:diffusion_loss:loss_mode</c>) — with
+/// the held-out reward before and after, and before/after grids on the same prompts and seeds.
 /// </summary>
 public static class ShapesJob
 {
@@ -40,8 +42,34 @@ public static class ShapesJob
         RecomputeOldLogProbs = false, UseKl = true, KlCoefficient = 0.04, CheckpointEvery = 10, SampleGridEvery = 10, Seed = 42,
     };
 
+    /// <summary>
+    /// The shapes job's defaults for an objective: <see cref="Defaults"/> for the policy-gradient family; for the others the
+    /// reference's recipe values where it has them (DPO β 100; NFT β 0.1, <c>ref_kl_coef</c> 1e-4), ODE rollouts for DPO and
+    /// DiffusionNFT (they train on clean latents), no reverse-SDE KL where it does not apply, and distillation without KL
+    /// (the teacher anchors the student). Every value can be overridden by configuration.
+    /// </summary>
+    public static TrainingOptions DefaultsFor(string loss) => loss switch
+    {
+        "dpo" => Defaults with
+        {
+            UseKl = false, Window = WindowStrategy.Full, DpoBeta = 100, MicroBatchSize = 64, LearningRate = 3e-5,
+        },
+        "diffusion_nft" => Defaults with
+        {
+            UseKl = false, Window = WindowStrategy.Full, MixBeta = 0.1, RefKlCoefficient = 1e-4, TimestepFraction = 0.4, LearningRate = 3e-5,
+        },
+        "distill_kl" or "distill_fm_mse" => Defaults with { UseKl = false },
+        _ => Defaults,
+    };
+
     /// <summary>LoRA rank for the shapes model (0 = full fine-tuning); configuration key <c>omni:lora_rank</c>.</summary>
     public const int DefaultLoraRank = 0;
+
+    /// <summary>
+    /// LoRA alpha where the configuration is silent (<c>actor_rollout_ref:model:lora_alpha</c>): VeRL-Omni's
+    /// <c>DiffusionModelConfig.lora_alpha</c> default.
+    /// </summary>
+    public const double DefaultLoraAlpha = 64;
 
     /// <summary>The rollout sampler.</summary>
     public const SdeType DefaultSdeType = SdeType.Sde;
@@ -57,66 +85,128 @@ public static class ShapesJob
         return (prompts, seeds);
     }
 
-    /// <summary>Runs <c>omni train</c> on a shapes pipeline folder.</summary>
+    /// <summary>
+    /// Runs <c>omni train</c> on a shapes pipeline folder. Every setting is checked before any work (the held-out evaluation
+    /// alone takes a minute), and every problem is reported at once.
+    /// </summary>
     public static async Task<int> Train(IConfiguration configuration, string folder, string runDirectory, IReadOnlyList<string> rewards, bool fresh, CancellationToken stop)
     {
-        var options = CliConfiguration.Training(configuration, Defaults);
-        var evalSeeds = EvalSeeds(configuration);
+        // Everything the command line can get wrong is checked before any sample is drawn (only the model itself is loaded), and
+        // reported at once.
+        var problems = new List<OmniError>();
+        var registries = ShapesAdapter.Register(BuiltInAdapters.Registries);
         using var shapes = ShapesPipelineFolder.Load(folder).OrThrow();
         shapes.Eval();
-        Directory.CreateDirectory(runDirectory);
-        Console.WriteLine($"omni train: FlowGRPO on {folder} ({ShapesWorld.Training.Length} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}");
-
-        var before = ShapesEvaluation.HeldOutReward(shapes, evalSeeds);
-        Console.WriteLine($"held-out reward before: {Describe(before)}");
-        SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
-
-        // A frozen copy for the KL term of full fine-tuning, loaded only when KL is on (LoRA's reference is the base with adapters off).
-        using var reference = options.UseKl ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
-        reference?.Eval();
         var sampling = ShapesSampling.Default;
-        // The reference's keys (actor_rollout_ref:model:algo:noise_level / sde_type / pipeline:*) override the shapes defaults.
-        var section = configuration.GetSection("actor_rollout_ref:model");
-        var sdeType = section["algo:sde_type"] is { } typeName
-            ? SdeTypes.Parse(typeName).Match(t => t, e => throw new OmniException([e]))
-            : DefaultSdeType;
-        var model = shapes.ModelConfig(folder, steps: section.GetValue("pipeline:num_inference_steps", sampling.Steps),
-                                       guidanceScale: section.GetValue("pipeline:guidance_scale", sampling.GuidanceScale),
-                                       sde: new SdeSettings { NoiseLevel = section.GetValue("algo:noise_level", RolloutNoiseLevel), SdeType = sdeType });
-        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(ShapesAdapter.Register(BuiltInAdapters.Registries));
+        // The reference's keys (actor_rollout_ref:model:algorithm, pipeline:num_inference_steps / guidance_scale, algo:noise_level /
+        // sde_type / sde_window_size / sde_window_range, lora_alpha) override the shapes defaults; every key of that section is validated.
+        var bound = ModelConfigBinding.Bind(configuration, shapes.ModelConfig(folder, steps: sampling.Steps, guidanceScale: sampling.GuidanceScale,
+                                                                              sde: new SdeSettings { NoiseLevel = RolloutNoiseLevel, SdeType = DefaultSdeType })
+                                                           with { Lora = new LoraSettings { Alpha = DefaultLoraAlpha } });
+        var algorithm = bound.Match(c => c.Algorithm, _ => configuration[$"{ModelConfigBinding.Section}:algorithm"] ?? "flow_grpo");
+        // The objective's own defaults apply under whatever the configuration sets.
+        var lossName = configuration[$"{TrainingConfigBinding.LossSection}:loss_mode"] ?? configuration["training:LossMode"]
+            ?? registries.Objectives.Resolve(algorithm).Match(r => r.Loss.Name, _ => algorithm);
+        var (trainingOptions, optionProblems) = CliConfiguration.Training(configuration, DefaultsFor(lossName));
+        var parsedRewards = RewardSpecs.ParseAll(rewards.Count > 0 ? rewards : ["shapes"], problems);
         // omni:prompt_limit trains on the first N training prompts only (an overfitting check: the reward must climb).
-        var limit = configuration.GetValue("omni:prompt_limit", ShapesWorld.Training.Length);
-        var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
-        var loraRank = configuration.GetValue("omni:lora_rank", DefaultLoraRank);
+        var limit = CliConfiguration.Int(configuration, "omni:prompt_limit", ShapesWorld.Training.Length, 1, ShapesWorld.Training.Length, problems);
+        var loraRank = CliConfiguration.Int(configuration, "omni:lora_rank", DefaultLoraRank, 0, int.MaxValue, problems);
+        // omni:heldout_seeds sets the samples per held-out prompt (default ShapesEvaluation.DefaultSeedsPerPrompt).
+        var heldOutSeeds = CliConfiguration.Int(configuration, "omni:heldout_seeds", ShapesEvaluation.DefaultSeedsPerPrompt, 1, int.MaxValue, problems);
+        // omni:evaluate=false skips the held-out evaluations and grids (quick checks; the training itself is unchanged).
+        var evaluate = CliConfiguration.Bool(configuration, "omni:evaluate", true, problems);
+        // omni:time_budget_s stops training after the step that reaches the budget (then evaluates as usual): the way to compare
+        // objectives at equal wall-clock cost. Ctrl-C still stops without evaluating.
+        var budgetSeconds = CliConfiguration.PositiveNumber(configuration, "omni:time_budget_s", problems);
+        var teacherFolder = CliConfiguration.Teacher(configuration, problems);
+        // omni:lora (what --lora sets) starts from a trained adapter in diffusers' or PEFT's layout instead of a fresh one.
+        var adapter = configuration["omni:lora"] is { Length: > 0 } given ? given : null;
+        if (adapter is not null) Omni.Models.Lora.LoraFiles.Read(adapter).IfLeft(problems.Add);
+        var trainsLora = adapter is not null || loraRank > 0;
+        var resources = new ObjectiveResources(trainsLora, HasReference: true, HasTeacher: teacherFolder is not null);
+        var plan = ObjectivePlan.Resolve(trainingOptions, algorithm, registries.Objectives, resources);
+        registries.Training.Get(ShapesPipeline.ClassName, algorithm).IfLeft(problems.Add);
+        CliConfiguration.ThrowIfAny(problems, optionProblems, CliConfiguration.Problems(bound), CliConfiguration.Problems(plan));
+        var (objectives, overrides) = (plan.Match(p => p, _ => throw new InvalidOperationException("validated above")),
+                                       bound.Match(c => c, _ => throw new InvalidOperationException("validated above")));
+
+        using var teacher = teacherFolder is null ? null : ShapesPipelineFolder.Load(teacherFolder).OrThrow();
+        teacher?.Eval();
+        var model = shapes.ModelConfig(folder, algorithm, steps: overrides.Pipeline.NumInferenceSteps, guidanceScale: overrides.Pipeline.GuidanceScale ?? 1.0,
+                                       sde: overrides.Sde);
+
+        // A frozen copy for full fine-tuning's reference (KL, DPO, NFT's ref_kl_coef), loaded only when the objective needs one
+        // (LoRA's reference is the base with adapters off).
+        using var reference = !trainsLora && objectives.NeedsReference(trainingOptions) ? ShapesPipelineFolder.Load(folder).OrThrow() : null;
+        reference?.Eval();
+        var pipeline = OmniPipelineBuilder.For(model).WithRegistries(registries);
+        using var prompts = ShapesPromptEncoding.Encode(shapes.TextEncoder, ShapesWorld.Training.Take(limit).Select(p => p.Text).ToList()).OrThrow();
+        using var loggers = CliLogging.Create(configuration);
         var builder = OmniTraining.From(pipeline)
+            .WithLogging(loggers)
+            .ObserveWith(new Omni.Training.Observers.ProgressObserver(Console.Out, !Console.IsOutputRedirected))
             .WithModule(shapes.Transformer)
-            .WithDecoder(ShapesImages.Decode)
             .WithPrompts(prompts)
-            .WithOptions(options)
+            .WithOptions(trainingOptions)
             .WriteTo(runDirectory);
-        foreach (var spec in rewards.Count > 0 ? rewards : ["shapes"])
-        {
-            var (reward, weight) = RewardSpecs.Parse(spec);
-            builder = builder.WithReward(reward, weight);
-        }
+        foreach (var (reward, weight) in parsedRewards) builder = builder.WithReward(reward, weight);
         if (reference is not null) builder = builder.WithReference(reference.Transformer);
-        builder = loraRank > 0 ? builder.WithLora(loraRank, 2.0 * loraRank, ["all-linear"]) : builder.FullFineTuning();
+        if (teacher is not null)
+        {
+            foreach (var p in teacher.Transformer.parameters()) p.requires_grad_(false);
+            builder = builder.WithTeacher(teacher.Transformer);
+        }
+        builder = adapter is not null ? builder.WithLoraWeights(adapter)
+            : loraRank > 0 ? builder.WithLora(loraRank, overrides.Lora.Alpha, ["all-linear"])
+            : builder.FullFineTuning();
         if (fresh) builder = builder.StartFresh();
+        builder.Validate();
+
+        Directory.CreateDirectory(runDirectory);
+        Console.WriteLine($"omni train: {algorithm} (loss {objectives.Loss.Name}) on {folder} ({limit} training prompts, {ShapesWorld.HeldOut.Length} held out) → {runDirectory}"
+                          + (teacherFolder is null ? "" : $", teacher {teacherFolder}"));
+        ShapesEvaluationResult? before = null;
+        if (evaluate)
+        {
+            before = ShapesEvaluation.HeldOutReward(shapes, heldOutSeeds);
+            Console.WriteLine($"held-out reward before: {Describe(before)}");
+            SaveGrid(shapes, Path.Combine(runDirectory, "before.png"));
+        }
+
         using var run = builder.Build();
         var trainable = run.Policy.Trainable;
-        Console.WriteLine($"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({(loraRank > 0 ? $"LoRA rank {loraRank}" : "full fine-tuning")})");
-        var summary = await run.RunAsync(stop);
-        if (summary.Cancelled)
+        Console.WriteLine($"training {trainable.Sum(p => p.Parameter.numel()):N0} parameters in {trainable.Count} tensors ({(run.Lora is { } l ? $"LoRA rank {l.Rank}, alpha {l.Alpha}" : "full fine-tuning")})");
+        using var budget = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        if (budgetSeconds is { } seconds) budget.CancelAfter(TimeSpan.FromSeconds(seconds));
+        var summary = await run.RunAsync(budget.Token);
+        if (summary.Cancelled && budgetSeconds is not null && !stop.IsCancellationRequested)
+            Console.WriteLine($"time budget of {budgetSeconds:0.#} s reached after step {summary.StepsCompleted}");
+        else if (summary.Cancelled)
         {
             Console.WriteLine($"Stopped after step {summary.StepsCompleted}. Run the same command to resume.");
             return ExitCodes.Interrupted;
         }
+        var outcome = RunOutcome.Report(summary);
+        if (outcome != ExitCodes.Ok) return outcome;
 
         shapes.Eval();
-        var after = ShapesEvaluation.HeldOutReward(shapes, evalSeeds);
-        SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
         var final = Path.Combine(runDirectory, "final-model");
+        // The trained model is evaluated as it trained (with its adapters, before they are merged).
+        var after = before is null ? null : ShapesEvaluation.HeldOutReward(shapes, heldOutSeeds);
+        if (after is not null) SaveGrid(shapes, Path.Combine(runDirectory, "after.png"));
+        if (run.Lora is not null)
+        {
+            // The adapters in diffusers' and PEFT's layouts, then merged into the weights of a plain pipeline folder.
+            Console.WriteLine($"LoRA adapters: {run.Export(Path.Combine(runDirectory, "final-lora"))} (diffusers) and adapter_model.safetensors + adapter_config.json (PEFT)");
+            Omni.Models.Lora.LoraAdapters.Merge(shapes.Transformer);
+        }
         ShapesPipelineFolder.Save(shapes, final);
+        if (before is null || after is null)
+        {
+            Console.WriteLine($"trained model: {final} (not evaluated: omni:evaluate=false)");
+            return ExitCodes.Ok;
+        }
         var gain = PairedGain.Of(before.Totals, after.Totals);
         Console.WriteLine($"held-out reward before: {Describe(before)}");
         Console.WriteLine($"held-out reward after:  {Describe(after)}");
@@ -125,22 +215,13 @@ public static class ShapesJob
         Console.WriteLine($"trained model: {final}  (omni sample --model {final} --prompt \"two red circles above a blue square\")");
         File.WriteAllText(Path.Combine(runDirectory, "summary.json"), JsonSerializer.Serialize(new
         {
-            before = Summary(before), after = Summary(after), absolute_gain = gain.Mean,
+            algorithm, loss = objectives.Loss.Name, before = Summary(before), after = Summary(after), absolute_gain = gain.Mean,
             gain_ci95 = new[] { gain.Lower, gain.Upper }, gain_standard_error = gain.StandardError,
             relative_gain = before.Total > 0 ? gain.Mean / before.Total : (double?)null, steps = summary.StepsCompleted,
+            time_budget_s = budgetSeconds,
         }, new JsonSerializerOptions { WriteIndented = true }));
         return ExitCodes.Ok;
     }
-
-    /// <summary>
-    /// Samples per held-out prompt of the before/after evaluation (configuration key <c>omni:eval_seeds</c>, default
-    /// <see cref="ShapesEvaluation.DefaultSeedsPerPrompt"/>; seeds from 0, prompt-major).
-    /// </summary>
-    /// <exception cref="ArgumentException">The value is not a positive integer.</exception>
-    public static int EvalSeeds(IConfiguration configuration) =>
-        configuration["omni:eval_seeds"] is not { } text ? ShapesEvaluation.DefaultSeedsPerPrompt
-        : int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= 1 ? n
-        : throw new ArgumentException($"omni:eval_seeds must be a positive integer (samples per held-out prompt), got '{text}'.");
 
     /// <summary>One line: total and per-criterion means (position over the relation prompts' samples only).</summary>
     public static string Describe(ShapesEvaluationResult r) =>

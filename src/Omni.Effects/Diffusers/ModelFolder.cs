@@ -77,23 +77,15 @@ public static class ModelFolder
         var file = Path.Combine(folder, SchedulerConfigPath);
         if (!File.Exists(file))
             return Validation<OmniError, SchedulerConfig>.Fail(Seq1(new OmniError(ErrorKind.NotFound, $"The scheduler configuration '{file}' does not exist.")));
-        return SchedulerConfigJson.Parse(File.ReadAllText(file))
-            .MapFail(e => e with { Message = $"{file}: {e.Message}" });
+        return JsonFiles.Read(file).ToValidation()
+            .Bind(json => json.ValueKind == JsonValueKind.Object
+                ? SchedulerConfigJson.Bind(json).MapFail(e => e with { Message = $"{file}: {e.Message}" })
+                : Fail<OmniError, SchedulerConfig>(OmniError.Invalid($"'{file}' must hold a JSON object, got {json.ValueKind}.")));
     }
 
-    private static Either<OmniError, JsonElement> ReadJson(string file)
-    {
-        if (!File.Exists(file))
-            return Left<OmniError, JsonElement>(new OmniError(ErrorKind.NotFound,
+    private static Either<OmniError, JsonElement> ReadJson(string file) =>
+        File.Exists(file)
+            ? JsonFiles.Read(file)
+            : Left<OmniError, JsonElement>(new OmniError(ErrorKind.NotFound,
                 $"'{file}' does not exist: the model folder must be a diffusers pipeline folder with a {ModelIndex}."));
-        try
-        {
-            using var document = JsonDocument.Parse(File.ReadAllText(file));
-            return Right<OmniError, JsonElement>(document.RootElement.Clone());
-        }
-        catch (JsonException e)
-        {
-            return Left<OmniError, JsonElement>(OmniError.Invalid($"'{file}' is not valid JSON: {e.Message}"));
-        }
-    }
 }

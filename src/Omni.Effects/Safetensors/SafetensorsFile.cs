@@ -13,10 +13,10 @@ public sealed class SafetensorsFile : ITensorSource
 {
     private const long MaxHeaderBytes = 100L * 1024 * 1024;
     private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-    private readonly FileStream _stream;
+    private readonly Stream _stream;
     private readonly long _dataStart;
 
-    private SafetensorsFile(string path, FileStream stream, long dataStart,
+    private SafetensorsFile(string path, Stream stream, long dataStart,
                             IReadOnlyDictionary<string, SafetensorsEntry> entries, IReadOnlyDictionary<string, string> metadata)
     {
         Path = path;
@@ -26,7 +26,7 @@ public sealed class SafetensorsFile : ITensorSource
         Metadata = metadata;
     }
 
-    /// <summary>The file's path.</summary>
+    /// <summary>The file's path (or the name a stream was opened under).</summary>
     public string Path { get; }
 
     /// <summary>Every tensor's header entry, by name.</summary>
@@ -44,10 +44,26 @@ public sealed class SafetensorsFile : ITensorSource
         {
             throw new SafetensorsException($"Cannot open safetensors file '{path}': {e.Message}", e);
         }
+        return Open(stream, path);
+    }
+
+    /// <summary>
+    /// Reads safetensors data from a seekable <paramref name="stream"/> (a file, an embedded resource, a buffer), which the
+    /// result owns and disposes; messages call it <paramref name="name"/>. Throws <see cref="SafetensorsException"/> for
+    /// anything that is not a valid file, and allocates nothing for a declared header it has not checked against the data.
+    /// </summary>
+    public static SafetensorsFile Open(Stream stream, string name)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (!stream.CanSeek || !stream.CanRead)
+        {
+            stream.Dispose();
+            throw new ArgumentException($"Safetensors data '{name}' must come from a readable, seekable stream.", nameof(stream));
+        }
         try
         {
-            var (dataStart, entries, metadata) = ReadHeader(path, stream);
-            return new SafetensorsFile(path, stream, dataStart, entries, metadata);
+            var (dataStart, entries, metadata) = ReadHeader(name, stream);
+            return new SafetensorsFile(name, stream, dataStart, entries, metadata);
         }
         catch
         {
@@ -93,8 +109,9 @@ public sealed class SafetensorsFile : ITensorSource
     /// <summary>Closes the file.</summary>
     public void Dispose() => _stream.Dispose();
 
-    private static (long, Dictionary<string, SafetensorsEntry>, Dictionary<string, string>) ReadHeader(string path, FileStream stream)
+    private static (long, Dictionary<string, SafetensorsEntry>, Dictionary<string, string>) ReadHeader(string path, Stream stream)
     {
+        stream.Position = 0;
         var length = stream.Length;
         if (length < 8) throw new SafetensorsException($"'{path}' is too short ({length} bytes) to be a safetensors file.");
         Span<byte> prefix = stackalloc byte[8];

@@ -34,7 +34,7 @@ public sealed class ShardedCheckpoint : ITensorSource
             weightMap = map.EnumerateObject().ToDictionary(p => p.Name,
                 p => p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : throw new SafetensorsException($"'{indexPath}': the shard of '{p.Name}' is not a file name."));
         }
-        catch (JsonException e) { throw new SafetensorsException($"'{indexPath}' is not valid JSON: {e.Message}", e); }
+        catch (JsonException e) { throw new SafetensorsException(Diffusers.JsonFiles.Describe(indexPath, e), e); }
         catch (IOException e) when (e is not SafetensorsException) { throw new SafetensorsException($"Cannot read '{indexPath}': {e.Message}", e); }
 
         var directory = Path.GetDirectoryName(Path.GetFullPath(indexPath))!;

@@ -21,65 +21,70 @@ public static class ModelConfigBinding
     /// <summary>The configuration section of the model settings.</summary>
     public const string Section = "actor_rollout_ref:model";
 
-    /// <summary>Binds and validates the model configuration.</summary>
-    public static Validation<OmniError, DiffusionModelConfig> Bind(IConfiguration configuration)
+    /// <summary>Binds and validates the model configuration; absent keys take <paramref name="defaults"/>' values (the reference's defaults when null).</summary>
+    public static Validation<OmniError, DiffusionModelConfig> Bind(IConfiguration configuration, DiffusionModelConfig? defaults = null)
     {
         var section = configuration.GetSection(Section);
         var reader = new Reader(section);
-        var path = section["path"];
+        var path = section["path"] ?? defaults?.Path;
         var architecture = section["architecture"];
         var errors = new List<OmniError>();
-        if (string.IsNullOrWhiteSpace(path)) { }
-        else if (string.IsNullOrWhiteSpace(architecture))
-            ModelFolder.ReadArchitecture(path).Match(Right: a => architecture = a, Left: errors.Add);
-        else if (!Directory.Exists(path))
+        // A folder that cannot be read leaves the architecture unknown: that is one problem, reported here, not a second one
+        // from the rules below.
+        var folderReadable = true;
+        if (!string.IsNullOrWhiteSpace(path) && string.IsNullOrWhiteSpace(architecture))
+            ModelFolder.ReadArchitecture(path).Match(Right: a => architecture = a, Left: e => { errors.Add(e); folderReadable = false; });
+        else if (!string.IsNullOrWhiteSpace(path) && !Directory.Exists(path))
+        {
             errors.Add(new OmniError(ErrorKind.NotFound, $"The model folder '{path}' does not exist."));
-        var folderProblem = errors.Count > 0;
+            folderReadable = false;
+        }
 
-        var defaults = new DiffusionModelConfig { Path = "", Architecture = "" };
-        var config = defaults with
+        var d = defaults ?? new DiffusionModelConfig { Path = "", Architecture = "" };
+        var config = d with
         {
             Path = path ?? "",
-            Architecture = architecture ?? "",
-            Algorithm = section["algorithm"] ?? defaults.Algorithm,
-            ExternalAssembly = section["external_assembly"] ?? section["external_lib"],
-            DType = section["dtype"] ?? defaults.DType,
-            VaeScaleFactor = reader.Int("vae_scale_factor") ?? defaults.VaeScaleFactor,
+            Architecture = architecture ?? d.Architecture,
+            Algorithm = section["algorithm"] ?? d.Algorithm,
+            ExternalAssembly = section["external_assembly"] ?? section["external_lib"] ?? d.ExternalAssembly,
+            DType = section["dtype"] ?? d.DType,
+            VaeScaleFactor = reader.Int("vae_scale_factor") ?? d.VaeScaleFactor,
             Pipeline = new PipelineSettings
             {
-                Height = reader.Int("pipeline:height") ?? defaults.Pipeline.Height,
-                Width = reader.Int("pipeline:width") ?? defaults.Pipeline.Width,
-                NumInferenceSteps = reader.Int("pipeline:num_inference_steps") ?? defaults.Pipeline.NumInferenceSteps,
-                GuidanceScale = reader.Double("pipeline:guidance_scale"),
-                TrueCfgScale = reader.Double("pipeline:true_cfg_scale") ?? defaults.Pipeline.TrueCfgScale,
-                MaxSequenceLength = reader.Int("pipeline:max_sequence_length") ?? defaults.Pipeline.MaxSequenceLength,
-                NumFrames = reader.Int("pipeline:num_frames") ?? defaults.Pipeline.NumFrames,
+                Height = reader.Int("pipeline:height") ?? d.Pipeline.Height,
+                Width = reader.Int("pipeline:width") ?? d.Pipeline.Width,
+                NumInferenceSteps = reader.Int("pipeline:num_inference_steps") ?? d.Pipeline.NumInferenceSteps,
+                GuidanceScale = reader.Has("pipeline:guidance_scale") ? reader.Double("pipeline:guidance_scale") : d.Pipeline.GuidanceScale,
+                TrueCfgScale = reader.Double("pipeline:true_cfg_scale") ?? d.Pipeline.TrueCfgScale,
+                MaxSequenceLength = reader.Int("pipeline:max_sequence_length") ?? d.Pipeline.MaxSequenceLength,
+                NumFrames = reader.Int("pipeline:num_frames") ?? d.Pipeline.NumFrames,
             },
             Sde = new SdeSettings
             {
-                NoiseLevel = reader.Double("algo:noise_level") ?? defaults.Sde.NoiseLevel,
-                SdeType = reader.SdeType("algo:sde_type") ?? defaults.Sde.SdeType,
-                WindowSize = reader.Int("algo:sde_window_size"),
-                WindowRange = reader.Range("algo:sde_window_range"),
+                NoiseLevel = reader.Double("algo:noise_level") ?? d.Sde.NoiseLevel,
+                SdeType = reader.SdeType("algo:sde_type") ?? d.Sde.SdeType,
+                WindowSize = reader.Has("algo:sde_window_size") ? reader.Int("algo:sde_window_size") : d.Sde.WindowSize,
+                WindowRange = reader.Has("algo:sde_window_range") ? reader.Range("algo:sde_window_range") : d.Sde.WindowRange,
             },
             Lora = new LoraSettings
             {
-                Rank = reader.Int("lora_rank") ?? defaults.Lora.Rank,
-                Alpha = reader.Double("lora_alpha") ?? defaults.Lora.Alpha,
-                InitWeights = section["lora_init_weights"] ?? defaults.Lora.InitWeights,
-                TargetModules = reader.List("target_modules") ?? defaults.Lora.TargetModules,
+                Rank = reader.Int("lora_rank") ?? d.Lora.Rank,
+                Alpha = reader.Double("lora_alpha") ?? d.Lora.Alpha,
+                InitWeights = section["lora_init_weights"] ?? d.Lora.InitWeights,
+                TargetModules = reader.List("target_modules") ?? d.Lora.TargetModules,
             },
         };
         errors.AddRange(reader.Errors);
-        var rules = ConfigRules.Validate(config).Match(Succ: _ => [], Fail: e => e.ToList());
-        // When the folder could not be read, the empty architecture is a consequence, not a second problem.
-        errors.AddRange(rules.Where(e => !(folderProblem && e.Message.StartsWith("model.architecture", StringComparison.Ordinal))));
+        var checkedConfig = folderReadable ? config : config with { Architecture = "(unread)" };
+        errors.AddRange(ConfigRules.Validate(checkedConfig).Match(Succ: _ => [], Fail: e => e.ToList()));
         return errors.Count == 0 ? Success<OmniError, DiffusionModelConfig>(config) : Fail<OmniError, DiffusionModelConfig>(Seq(errors));
     }
 
     private sealed class Reader(IConfigurationSection section)
     {
         public List<OmniError> Errors { get; } = [];
+
+        public bool Has(string key) => section[key] is not null || section.GetSection(key).GetChildren().Any();
 
         public int? Int(string key) => Parse(key, "an integer", s => int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var v) ? v : (int?)null);
 

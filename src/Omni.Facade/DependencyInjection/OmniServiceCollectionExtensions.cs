@@ -26,7 +26,8 @@ public static class OmniServiceCollectionExtensions
     /// Registers <see cref="IOptions{OmniModelOptions}"/> bound from <paramref name="configuration"/>'s
     /// <c>actor_rollout_ref:model</c> section (validated on start: one failure lists every problem), the
     /// <see cref="AdapterRegistries"/> (built-in objectives and architectures plus <paramref name="registries"/>, if given) and an
-    /// <see cref="OmniPipeline"/> singleton built from both.
+    /// <see cref="OmniPipeline"/> singleton built from both, reporting through the container's <c>ILoggerFactory</c> when it
+    /// has one (<c>services.AddLogging(…)</c>).
     /// </summary>
     public static IServiceCollection AddOmni(this IServiceCollection services, IConfiguration configuration,
                                              Func<AdapterRegistries, AdapterRegistries>? registries = null)
@@ -43,7 +44,8 @@ public static class OmniServiceCollectionExtensions
         services.AddSingleton(provider =>
         {
             var model = provider.GetRequiredService<IOptions<OmniModelOptions>>().Value.Model!;
-            return OmniPipelineBuilder.For(model).WithRegistries(provider.GetRequiredService<AdapterRegistries>()).Build();
+            var loggers = provider.GetService<Microsoft.Extensions.Logging.ILoggerFactory>() ?? Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance;
+            return OmniPipelineBuilder.For(model).WithRegistries(provider.GetRequiredService<AdapterRegistries>()).WithLogging(loggers).Build();
         });
         return services;
     }

@@ -39,9 +39,8 @@ public sealed class OmniPipeline
     public static OmniPipelineBuilder FromFolder(string folder) => OmniPipelineBuilder.For(folder);
 
     /// <summary>
-    /// Rolls out one batch with one seeded CPU generator per sample, used as the reference uses a request's
-    /// generator: first the initial latents, then (with a window size) the window start, drawn from the first
-    /// sample's generator, then every step's noise.
+    /// Rolls out one batch with one seeded CPU generator per sample, used as the reference's request batching uses a request's
+    /// generator: first the initial latents, then (with a window size) that sample's window start, then every step's noise.
     /// </summary>
     /// <param name="module">The denoiser.</param>
     /// <param name="promptEmbeds">Prompt embeddings (B, L, D).</param>
@@ -63,11 +62,7 @@ public sealed class OmniPipeline
         var request = new RolloutRequest(promptEmbeds, noise, noise, null, promptEmbedsMask, negativePromptEmbeds, negativePromptEmbedsMask)
         {
             Extras = extras ?? ImmutableDictionary<string, Tensor>.Empty,
-            ChooseWindow = (settings, steps) => SdeWindow.Choose(settings, steps, (low, high) =>
-            {
-                using var start = randint(low, high + 1, [1], ScalarType.Int64, CPU, generator: generators[0]);
-                return (int)start.item<long>();
-            }),
+            ChooseWindows = (settings, steps) => SdeWindows.PerSample(settings, steps, generators),
         };
         return adapter.Run(new RolloutContext(module, Schedule, Config, request)).OrThrow();
     }
@@ -84,10 +79,30 @@ public sealed class OmniPipeline
     /// The model to train: the adapter's <see cref="TrainingAdapter.BuildModule"/> if it builds one, otherwise the
     /// folder's <c>transformer/</c> loaded strictly under diffusers' parameter names (cast to <paramref name="dtype"/>).
     /// </summary>
+    /// <exception cref="OmniException">The adapter builds no module and the folder's transformer cannot be loaded; the message says to give the adapter a <c>BuildModule</c>.</exception>
     public IDenoiser LoadDenoiser(ScalarType? dtype = null) =>
         Training.BuildModule(Config).Match(
             Some: module => module,
-            None: () => Omni.Models.Loading.TransformerLoader.Load(Config.Path, dtype: dtype).OrThrow());
+            None: () => Omni.Models.Loading.TransformerLoader.Load(Config.Path, dtype: dtype)
+                .MapLeft(e => e with
+                {
+                    Message = e.Message + $" The adapter '{Training.Name}' for {Config.Key} has no BuildModule, so Omni tried to load the folder's "
+                              + "transformer as one of the diffusers transformers it ships. For another architecture, set TrainingAdapter.BuildModule "
+                              + "to build your module and load its weights (WeightLoader.Load); see docs/adding-an-adapter.md.",
+                })
+                .OrThrow());
+
+    /// <summary>
+    /// The decoder the adapter chooses (<see cref="TrainingAdapter.BuildDecoder"/>): the folder's VAE, the architecture's
+    /// own function, or null when rewards score latents (<see cref="Decoding.None"/>).
+    /// </summary>
+    /// <exception cref="OmniException">The adapter asks for the folder's VAE and the folder has none Omni can load.</exception>
+    public Func<Tensor, Tensor>? LoadDecoder() => Training.BuildDecoder(Config) switch
+    {
+        Decoding.Custom custom => custom.Decode,
+        Decoding.Latents => null,
+        _ => Omni.Facade.Training.FolderDecoder.For(Config.Path),
+    };
 
     /// <summary>
     /// Recomputes the current model's log-probability of trained step <paramref name="step"/> of a stored

@@ -1,4 +1,6 @@
 using LanguageExt;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Omni.Algebra.Adapters;
 using Omni.Algebra.Config;
 using Omni.Algebra.Errors;
@@ -28,6 +30,12 @@ public sealed record OmniPipelineBuilder
 
     /// <summary>The registries to start from: the built-in objectives and architecture adapters by default.</summary>
     public AdapterRegistries Registries { get; init; } = Omni.Models.BuiltInAdapters.Registries;
+
+    /// <summary>Where the build reports what it loaded (external assemblies, the adapter); nothing by default.</summary>
+    public ILoggerFactory Loggers { get; init; } = NullLoggerFactory.Instance;
+
+    /// <summary>Reports through <paramref name="loggers"/>.</summary>
+    public OmniPipelineBuilder WithLogging(ILoggerFactory loggers) => this with { Loggers = loggers ?? throw new ArgumentNullException(nameof(loggers)) };
 
     private Seq<Func<AdapterRegistries, AdapterRegistries>> Registrations { get; init; } = Seq<Func<AdapterRegistries, AdapterRegistries>>();
 
@@ -93,14 +101,47 @@ public sealed record OmniPipelineBuilder
         return (architecture, rules, scheduler).Apply((a, c, s) => (c with { Architecture = a }, s)).Bind(pair =>
         {
             var (valid, schedulerConfig) = pair;
+            var log = Loggers.CreateLogger("Omni.Facade.Pipelines");
             var registries = valid.ExternalAssembly is { } assembly
-                ? PluginLoader.Load(Registries, assembly).ToValidation()
+                ? PluginLoader.Load(Registries, assembly).Map(loaded =>
+                  {
+                      log.LogInformation("External assembly {Assembly} registered [{Keys}]", assembly,
+                          string.Join(", ", loaded.Training.Keys.Except(Registries.Training.Keys)));
+                      return loaded;
+                  }).ToValidation()
                 : Success<OmniError, AdapterRegistries>(Registries);
             return registries.Map(r => Registrations.Fold(r, (acc, register) => register(acc)))
-                .Bind(r => r.Training.Get(valid.Key).ToValidation().Bind(training =>
+                .Bind(r => r.Training.Get(valid.Key).MapLeft(e => Unregistered(e, valid, r)).ToValidation().Bind(training =>
                     (valid.Lora.Enabled ? training.ValidateLora(valid) : Success<OmniError, DiffusionModelConfig>(valid))
                     .Bind(_ => training.Schedule(schedulerConfig, valid))
-                    .Map(schedule => new OmniPipeline(valid, r, training, r.Rollout.Peek(valid.Key), schedule))));
+                    .Map(schedule =>
+                    {
+                        log.LogInformation("{Key}: adapter {Adapter}, {Steps} steps, {Sde} η={NoiseLevel}", valid.Key, training.Name,
+                                           schedule.NumInferenceSteps, valid.Sde.SdeType, valid.Sde.NoiseLevel);
+                        return new OmniPipeline(valid, r, training, r.Rollout.Peek(valid.Key), schedule);
+                    })));
         });
+    }
+
+    // The registry's own message, told from where the key came: the folder's model_index.json or the caller, the nearest
+    // registered name, and the external-assembly route only when no plugin was loaded.
+    private OmniError Unregistered(OmniError error, DiffusionModelConfig config, AdapterRegistries registries)
+    {
+        if (error.Kind != ErrorKind.NotSupported) return error;
+        var keys = registries.Training.Keys.ToList();
+        var source = ArchitectureGiven ? "as configured" : $"from _class_name in {Path.Combine(config.Path, ModelFolder.ModelIndex)}";
+        var text = $"No diffusion model registered for (architecture='{config.Architecture}' {source}, algorithm='{config.Algorithm}').";
+        var sameArchitecture = keys.Where(k => k.Architecture == config.Architecture).Select(k => k.Algorithm).ToList();
+        if (sameArchitecture.Count > 0)
+            text += $" '{config.Architecture}' is registered for the algorithms [{string.Join(", ", sameArchitecture)}]"
+                    + (Omni.Algebra.Registries.NearestName.Of(config.Algorithm, sameArchitecture) is { } algorithm ? $"; did you mean '{algorithm}'?" : ".");
+        else if (Omni.Algebra.Registries.NearestName.Of(config.Architecture, keys.Select(k => k.Architecture).Distinct()) is { } nearest)
+            text += $" Did you mean '{nearest}'?";
+        text += $" Registered: [{string.Join(", ", keys)}].";
+        text += config.ExternalAssembly is { } assembly
+            ? $" The external assembly '{assembly}' was loaded; none of its plugins registered this key."
+            : " An architecture Omni does not ship comes from a plugin: set external_assembly (configuration key "
+              + "actor_rollout_ref:model:external_assembly) to the assembly whose IOmniPlugin registers it, or call WithAdapter(...).";
+        return error with { Message = text };
     }
 }

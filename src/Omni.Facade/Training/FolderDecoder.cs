@@ -1,5 +1,5 @@
-using System.Text.Json;
 using Omni.Algebra.Errors;
+using Omni.Effects.Diffusers;
 using Omni.Models.Loading;
 using static TorchSharp.torch;
 
@@ -14,9 +14,10 @@ public static class FolderDecoder
     {
         var config = Path.Combine(folder, "vae", "config.json");
         if (!File.Exists(config))
-            throw new OmniException([OmniError.Invalid($"'{folder}' has no vae/config.json; give a decoder with WithDecoder(latents => images).")]);
-        using var json = JsonDocument.Parse(File.ReadAllText(config));
-        var name = json.RootElement.TryGetProperty("_class_name", out var n) ? n.GetString() : null;
+            throw new OmniException([OmniError.Invalid($"'{folder}' has no vae/config.json. An architecture with its own decoder supplies it from its adapter "
+                + "(TrainingAdapter.BuildDecoder = _ => Decoding.With(latents => images)), or Decoding.None when its rewards score latents; "
+                + "in code, OmniTrainingBuilder.WithDecoder(latents => images) also works.")]);
+        var name = JsonFiles.Read(config).Map(ComponentConfig.ClassName).OrThrow();
         if (name == "AutoencoderKL")
         {
             var vae = VaeLoader.LoadAutoencoderKL(folder).OrThrow();

@@ -19,6 +19,9 @@ public sealed class OmniTrainingRun : IDisposable
     /// <summary>The model being trained.</summary>
     public Policy Policy { get; }
 
+    /// <summary>The LoRA settings trained (from <c>WithLora</c> or read from <c>WithLoraWeights</c>), or null for full fine-tuning.</summary>
+    public LoraSettings? Lora => _lora;
+
     /// <summary>The pipeline it samples with.</summary>
     public OmniPipeline Pipeline { get; }
 
@@ -26,21 +29,18 @@ public sealed class OmniTrainingRun : IDisposable
     public Task<TrainingSummary> RunAsync(CancellationToken cancellation = default) => Trainer.RunAsync(cancellation);
 
     /// <summary>
-    /// Writes what was trained: the LoRA adapter (<c>adapter_model.safetensors</c>, PEFT key names) or, for full fine-tuning,
-    /// the transformer weights (<c>diffusion_pytorch_model.safetensors</c>, diffusers key names). With EMA on, the averaged
-    /// trained tensors are written too (<c>ema.safetensors</c>, same names).
+    /// Writes what was trained into <paramref name="folder"/> and returns the main file. LoRA: the adapters in diffusers'
+    /// layout (<c>pytorch_lora_weights.safetensors</c>, returned; <c>pipe.load_lora_weights(folder)</c>) and PEFT's
+    /// (<c>adapter_model.safetensors</c> + <c>adapter_config.json</c>; <c>PeftModel.from_pretrained(transformer, folder)</c>),
+    /// see <see cref="LoraFiles"/>. Full fine-tuning: the transformer weights under diffusers' names
+    /// (<c>diffusion_pytorch_model.safetensors</c>). With EMA on, the averaged trained tensors too (<c>ema.safetensors</c>).
     /// </summary>
     public string Export(string folder)
     {
         Directory.CreateDirectory(folder);
         if (Trainer.Ema is { } ema)
             Omni.Effects.Safetensors.SafetensorsWriter.Write(Path.Combine(folder, "ema.safetensors"), ema.Shadow.ToDictionary(p => p.Key, p => p.Value));
-        if (_lora is not null)
-        {
-            var path = Path.Combine(folder, "adapter_model.safetensors");
-            LoraAdapters.Save(Policy.Module, path, _lora);
-            return path;
-        }
+        if (_lora is not null) return LoraFiles.Save(Policy.Module, folder, _lora, Pipeline.Config.Path);
         var weights = Path.Combine(folder, "diffusion_pytorch_model.safetensors");
         Omni.Effects.Safetensors.SafetensorsWriter.Write(weights,
             Policy.Module.named_parameters().ToDictionary(p => p.name, p => (TorchSharp.torch.Tensor)p.parameter.detach()));

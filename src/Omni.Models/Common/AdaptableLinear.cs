@@ -22,8 +22,9 @@ public sealed class AdaptableLinear : Module<Tensor, Tensor>
     public AdaptableLinear(long inFeatures, long outFeatures, bool hasBias = true) : base(nameof(AdaptableLinear))
     {
         using var init = Linear(inFeatures, outFeatures, hasBias);
-        weight = new Parameter(init.weight!.detach().clone());
-        if (hasBias) bias = new Parameter(init.bias!.detach().clone());
+        // The detached alias would keep the throw-away layer's weights alive until a finalizer runs.
+        using (var initial = init.weight!.detach()) weight = new Parameter(initial.clone());
+        if (hasBias) using (var initial = init.bias!.detach()) bias = new Parameter(initial.clone());
         RegisterComponents();
     }
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using LanguageExt;
 using Omni.Algebra.Adapters;
 using Omni.Algebra.Errors;
+using Omni.Effects.Diffusers;
 using Omni.Effects.Safetensors;
 using Omni.Models.Sd3;
 using TorchSharp;
@@ -32,24 +33,17 @@ public static class TransformerLoader
         var configFile = Path.Combine(folder, "config.json");
         if (!File.Exists(configFile))
             return Left<OmniError, IDenoiser>(new OmniError(ErrorKind.NotFound, $"'{configFile}' does not exist: the pipeline folder has no {subfolder}."));
-        var json = File.ReadAllText(configFile);
-        string? className;
-        try
+        return JsonFiles.Read(configFile).Bind(root =>
         {
-            using var document = JsonDocument.Parse(json);
-            className = document.RootElement.TryGetProperty("_class_name", out var c) ? c.GetString() : null;
-        }
-        catch (JsonException e)
-        {
-            return Left<OmniError, IDenoiser>(OmniError.Invalid($"'{configFile}' is not valid JSON: {e.Message}"));
-        }
-        if (className is null || !Builders.TryGetValue(className, out var build))
-            return Left<OmniError, IDenoiser>(new OmniError(ErrorKind.NotSupported,
-                $"'{configFile}' names the class '{className}', which Omni cannot build. Known: [{string.Join(", ", Builders.Keys.Order())}]."));
-        var module = build(json);
-        using (var weights = WeightFiles.Open(folder)) WeightLoader.Load(module, weights, strict: true, folder);
-        if (dtype is { } type) Common.Precision.Cast(module, type);
-        module.eval();
-        return Right<OmniError, IDenoiser>((IDenoiser)module);
+            var className = ComponentConfig.ClassName(root);
+            if (className is null || !Builders.TryGetValue(className, out var build))
+                return Left<OmniError, IDenoiser>(new OmniError(ErrorKind.NotSupported,
+                    $"'{configFile}' names the class '{className}', which Omni cannot build. Known: [{string.Join(", ", Builders.Keys.Order())}]."));
+            var module = build(File.ReadAllText(configFile));
+            using (var weights = WeightFiles.Open(folder)) WeightLoader.Load(module, weights, strict: true, folder);
+            if (dtype is { } type) Common.Precision.Cast(module, type);
+            module.eval();
+            return Right<OmniError, IDenoiser>((IDenoiser)module);
+        });
     }
 }

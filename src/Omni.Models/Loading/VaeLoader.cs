@@ -1,6 +1,6 @@
-using System.Text.Json;
 using LanguageExt;
 using Omni.Algebra.Errors;
+using Omni.Effects.Diffusers;
 using Omni.Effects.Safetensors;
 using Omni.Models.Vae;
 using static LanguageExt.Prelude;
@@ -17,16 +17,15 @@ public static class VaeLoader
         var configFile = Path.Combine(folder, "config.json");
         if (!File.Exists(configFile))
             return Left<OmniError, AutoencoderKL>(new OmniError(ErrorKind.NotFound, $"'{configFile}' does not exist: the pipeline folder has no {subfolder}."));
-        var json = File.ReadAllText(configFile);
-        using (var document = JsonDocument.Parse(json))
+        return JsonFiles.Read(configFile).Bind(root =>
         {
-            var className = document.RootElement.TryGetProperty("_class_name", out var c) ? c.GetString() : null;
+            var className = ComponentConfig.ClassName(root);
             if (className != "AutoencoderKL")
                 return Left<OmniError, AutoencoderKL>(new OmniError(ErrorKind.NotSupported, $"'{configFile}' names '{className}'; Omni decodes AutoencoderKL so far."));
-        }
-        var vae = new AutoencoderKL(AutoencoderKLConfig.Parse(json));
-        using (var weights = WeightFiles.Open(folder)) WeightLoader.Load(vae, weights, strict: true, folder);
-        vae.eval();
-        return Right<OmniError, AutoencoderKL>(vae);
+            var vae = new AutoencoderKL(AutoencoderKLConfig.Parse(File.ReadAllText(configFile)));
+            using (var weights = WeightFiles.Open(folder)) WeightLoader.Load(vae, weights, strict: true, folder);
+            vae.eval();
+            return Right<OmniError, AutoencoderKL>(vae);
+        });
     }
 }

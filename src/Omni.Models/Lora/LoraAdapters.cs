@@ -1,5 +1,4 @@
 using Omni.Algebra.Config;
-using Omni.Effects.Safetensors;
 using Omni.Models.Common;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -8,8 +7,9 @@ namespace Omni.Models.Lora;
 
 /// <summary>
 /// Low-rank adaptation over a model built from <see cref="AdaptableLinear"/> layers: attach adapters by name
-/// pattern, switch them off (the reference policy for the KL term), merge and unmerge, train only them, and save or
-/// load them as safetensors under PEFT/diffusers key names (<c>{layer}.lora_A.weight</c>, <c>{layer}.lora_B.weight</c>).
+/// pattern, switch them off (the reference policy for the KL term), merge and unmerge, train only them; their tensors
+/// under PEFT's per-layer names (<c>{layer}.lora_A.weight</c>, <c>{layer}.lora_B.weight</c>). <see cref="LoraFiles"/>
+/// saves and loads them in diffusers' and PEFT's layouts.
 /// </summary>
 public static class LoraAdapters
 {
@@ -77,40 +77,6 @@ public static class LoraAdapters
             KeyValuePair.Create($"{l.Name}.lora_A.weight", (Tensor)l.Layer.LoraA!.weight!),
             KeyValuePair.Create($"{l.Name}.lora_B.weight", (Tensor)l.Layer.LoraB!.weight!),
         }).ToDictionary();
-
-    /// <summary>Writes the adapters to a safetensors file (atomically), with rank and alpha in the metadata.</summary>
-    public static void Save(nn.Module model, string path, LoraSettings settings) =>
-        SafetensorsWriter.Write(path, State(model), new Dictionary<string, string>
-        {
-            ["format"] = "pt",
-            ["lora_rank"] = settings.Rank.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["lora_alpha"] = settings.Alpha.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["target_modules"] = string.Join(",", settings.TargetModules),
-        });
-
-    /// <summary>
-    /// Loads adapter weights saved by <see cref="Save"/> (or by PEFT/diffusers, optionally prefixed with
-    /// <c>transformer.</c>) into the attached adapters; every adapter must be found and every file key used.
-    /// </summary>
-    public static void Load(nn.Module model, string path)
-    {
-        using var file = SafetensorsFile.Open(path);
-        var state = State(model);
-        string Strip(string key) => key.StartsWith("transformer.", StringComparison.Ordinal) ? key["transformer.".Length..] : key;
-        var available = file.Entries.Keys.ToDictionary(Strip, k => k);
-        var missing = state.Keys.Where(k => !available.ContainsKey(k)).ToList();
-        var unexpected = available.Keys.Where(k => !state.ContainsKey(k)).ToList();
-        if (missing.Count > 0 || unexpected.Count > 0)
-            throw new SafetensorsException($"'{path}' does not match the attached adapters: missing [{string.Join(", ", missing)}], unexpected [{string.Join(", ", unexpected)}].");
-        using var g = no_grad();
-        foreach (var (key, target) in state)
-        {
-            using var source = file.Read(available[key], target.dtype);
-            if (!source.shape.SequenceEqual(target.shape))
-                throw new SafetensorsException($"'{path}': '{key}' has shape ({string.Join(", ", source.shape)}), the adapter ({string.Join(", ", target.shape)}); was it saved with another rank?");
-            target.copy_(source);
-        }
-    }
 
     private static IEnumerable<(string Name, AdaptableLinear Layer)> Layers(nn.Module model) =>
         model.named_modules().Where(m => m.module is AdaptableLinear).Select(m => (m.name, (AdaptableLinear)m.module));

@@ -104,8 +104,9 @@ public sealed class CausalConv3d : Module<Tensor, Tensor>
     {
         var (kt, kh, kw) = kernel3 ?? (kernel, kernel, kernel);
         using var init = Conv3d(inChannels, outChannels, (kt, kh, kw));
-        weight = new Parameter(init.weight!.detach().clone());
-        bias = new Parameter(init.bias!.detach().clone());
+        // The detached alias would keep the throw-away layer's weights alive until a finalizer runs.
+        using (var initial = init.weight!.detach()) weight = new Parameter(initial.clone());
+        using (var initial = init.bias!.detach()) bias = new Parameter(initial.clone());
         var (pt, ph, pw) = (kt / 2, kh / 2, kw / 2);
         _padding = [pw, pw, ph, ph, 2 * pt, 0];
         RegisterComponents();

@@ -1,4 +1,5 @@
 using Omni.Algebra.Adapters;
+using Omni.Algebra.Registries;
 using Omni.Algebra.Rollouts;
 using Omni.Models.Adapters;
 using Omni.Models.Sd3;
@@ -7,11 +8,12 @@ using Omni.Shapes.Model;
 namespace Omni.Shapes.Pipeline;
 
 /// <summary>
-/// The (<c>OmniShapesPipeline</c>, <c>flow_grpo</c>) adapter pair. The denoiser is an SD3 MMDiT that predicts the clean
-/// image (<see cref="SamplePrediction"/>: the adapter hands the scheduler the velocity it implies), and the model call is
+/// The shapes model's adapter pair, registered under every algorithm of <see cref="ObjectiveRegistry.Default"/> (one model call
+/// serves the reverse-trajectory, paired-preference and forward-process flows alike). The denoiser is an SD3 MMDiT that predicts
+/// the clean image (<see cref="SamplePrediction"/>: the adapter hands the scheduler the velocity it implies), and the model call is
 /// SD3's (raw 0–1000 timesteps, <c>pooled_prompt_embeds</c> required, batched CFG <c>neg + g·(pos − neg)</c> from
 /// the empty prompt when <c>guidance_scale &gt; 1</c>); the latents are the images themselves, (B, 3, H, W) in
-/// [−1, 1] whatever <c>vae_scale_factor</c> says, and the rollout decodes them to [0, 1] (<see cref="ShapesImages.Decode"/>).
+/// [−1, 1] whatever <c>vae_scale_factor</c> says, and the adapter's decoder maps them to [0, 1] (<see cref="ShapesImages.Decode"/>).
 /// </summary>
 public static class ShapesAdapter
 {
@@ -29,14 +31,20 @@ public static class ShapesAdapter
         Name = "OmniShapesFlowGRPO",
         Forward = (module, config, positive, negative) => SamplePrediction.Velocity(
             positive.Tensor("hidden_states"), Sd3FlowGrpo.Training.Forward(module, config, positive, negative), positive.Tensor("timestep")),
+        // Pixel space: the "latents" are the image in [-1, 1].
+        BuildDecoder = _ => Decoding.With(ShapesImages.Decode),
     };
 
-    /// <summary>The standard rollout in pixel space: initial noise (B, 3, H, W), images decoded to [0, 1].</summary>
+    /// <summary>The standard rollout in pixel space: initial noise (B, 3, H, W).</summary>
     public static RolloutAdapter Rollout { get; } = RolloutAdapter.FromTraining(Training, context =>
         from sd3 in context.ModuleAs<Sd3Transformer2DModel>(ShapesPipeline.ClassName)
-        select new[] { context.Request.BatchSize, sd3.Config.InChannels, context.Config.Pipeline.Height, context.Config.Pipeline.Width },
-        decode: ShapesImages.Decode);
+        select new[] { context.Request.BatchSize, sd3.Config.InChannels, context.Config.Pipeline.Height, context.Config.Pipeline.Width });
 
-    /// <summary>Adds the pair to <paramref name="registries"/>.</summary>
-    public static AdapterRegistries Register(AdapterRegistries registries) => registries.Register(Key, Training, Rollout);
+    /// <summary>Every algorithm the pair is registered under: <c>flow_grpo</c> and each algorithm with a built-in recipe.</summary>
+    public static IReadOnlyList<string> Algorithms { get; } =
+        [.. ObjectiveRegistry.Default.Recipes.Keys.Prepend(Key.Algorithm).Distinct(StringComparer.Ordinal)];
+
+    /// <summary>Adds the pair to <paramref name="registries"/> under every algorithm of <see cref="Algorithms"/>.</summary>
+    public static AdapterRegistries Register(AdapterRegistries registries) =>
+        Algorithms.Aggregate(registries, (r, algorithm) => r.Register(new AdapterKey(ShapesPipeline.ClassName, algorithm), Training, Rollout));
 }

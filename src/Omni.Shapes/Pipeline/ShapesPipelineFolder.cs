@@ -29,6 +29,17 @@ public static class ShapesPipelineFolder
     /// <summary>The transformer's weight file name.</summary>
     public const string TransformerWeights = "diffusion_pytorch_model.safetensors";
 
+    /// <summary>The bundled model's folder, relative to the repository root and to an application that carries it.</summary>
+    public const string BundledRelativePath = "models/omni-shapes-tiny";
+
+    /// <summary>
+    /// The bundled model beside the running application — where the <c>Omni.Shapes</c> package and the <c>omni</c> tool put
+    /// it — or null when the application does not carry it.
+    /// </summary>
+    public static string? Bundled =>
+        Path.Combine(AppContext.BaseDirectory, BundledRelativePath) is var folder && File.Exists(Path.Combine(folder, "model_index.json"))
+            ? folder : null;
+
     /// <summary>
     /// Writes <paramref name="pipeline"/> to <paramref name="folder"/> atomically: the whole folder is written beside
     /// the target and swapped in, so a reader never sees a half-written model. An existing folder is replaced.
@@ -137,7 +148,9 @@ public static class ShapesPipelineFolder
     private static void WriteWeights(nn.Module module, string path, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
-        var tensors = module.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().to(dtype).cpu().contiguous());
+        // LoRA adapters are not part of a pipeline folder: merge them first (LoraAdapters.Merge), or save them with LoraFiles.
+        var tensors = module.state_dict().Where(p => !p.Key.Contains(".lora_A.") && !p.Key.Contains(".lora_B."))
+                            .ToDictionary(p => p.Key, p => p.Value.detach().to(dtype).cpu().contiguous());
         SafetensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["format"] = "pt" });
     }
 

@@ -35,7 +35,7 @@ public static class ShapesSampler
                 var noise = NoiseSource.PerSample(seeds.Skip(first).Take(count));
                 var request = new RolloutRequest(encoded.PromptEmbeds, noise, noise, NegativePromptEmbeds: encoded.NegativePromptEmbeds) { Extras = encoded.Extras };
                 using var trajectory = ShapesAdapter.Rollout.Run(new RolloutContext(pipeline.Transformer, schedule, config, request)).OrThrow();
-                chunks.Add(trajectory.Decoded!.clone());
+                chunks.Add(Omni.Shapes.Model.ShapesImages.Decode(trajectory.FinalLatents));
             }
             return chunks.Count == 1 ? chunks[0].alias() : cat(chunks, 0);
         }

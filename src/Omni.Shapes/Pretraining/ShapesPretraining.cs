@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Omni.Algebra.Training;
 using Omni.Effects.Random;
 using Omni.Shapes.Pipeline;
 using TorchSharp.Modules;
@@ -103,11 +104,5 @@ public static class ShapesPretraining
         [.. pipeline.TextEncoder.parameters(), .. pipeline.Transformer.parameters()];
 
     /// <summary>The seed of step <paramref name="step"/>'s data and noise (SplitMix64 of the run seed and the step).</summary>
-    public static ulong StepSeed(long seed, int step)
-    {
-        var z = unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + (ulong)step + 1);
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
+    public static ulong StepSeed(long seed, int step) => SplitMix64.Mix(unchecked((ulong)seed * SplitMix64.Gamma + (ulong)step + 1));
 }

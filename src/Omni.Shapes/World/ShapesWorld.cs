@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Omni.Algebra.Training;
 
 namespace Omni.Shapes.World;
 
@@ -75,15 +76,8 @@ public static class ShapesWorld
     private static ImmutableArray<ShapesPrompt> SelectHeldOut()
     {
         var state = HeldOutSeed;
-        ulong Next()
-        {
-            var z = state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
         IEnumerable<ShapesPrompt> Pick(IEnumerable<ShapesPrompt> pool, int count) =>
-            pool.Select(p => (Key: Next(), Prompt: p)).ToArray().OrderBy(e => e.Key).Take(count).Select(e => e.Prompt);
+            pool.Select(p => (Key: SplitMix64.Next(ref state), Prompt: p)).ToArray().OrderBy(e => e.Key).Take(count).Select(e => e.Prompt);
 
         var singles = Pick(AllPrompts.Where(p => p.Second is null), HeldOutSingleGroups).ToArray();
         var relations = Pick(AllPrompts.Where(p => p.Second is not null), HeldOutSize - HeldOutSingleGroups).ToArray();

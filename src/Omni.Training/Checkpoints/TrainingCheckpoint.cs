@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Omni.Training.Checkpoints;
 
 /// <summary>
-/// Resumable checkpoints: trained tensors (safetensors), optimizer state, EMA, counters and options. A checkpoint is
+/// Resumable checkpoints: trained tensors (safetensors), optimizer state, EMA, DiffusionNFT's old policy, counters and options. A checkpoint is
 /// written into a temporary folder and renamed into place, then the <c>latest</c> pointer is replaced atomically, so a run
 /// killed at any moment leaves either the previous checkpoint or the new one — never a half-written one. No generator
 /// states are needed: every random draw of step s derives from (seed, s) (see <c>SeedStreams</c>).
@@ -17,6 +17,7 @@ public static class TrainingCheckpoint
     private const string TrainableFile = "trainable.safetensors";
     private const string OptimizerFile = "optimizer.bin";
     private const string EmaFile = "ema.safetensors";
+    private const string OldPolicyFile = "old_policy.safetensors";
     private const string StateFile = "state.json";
 
     /// <summary>The checkpoints folder of a run.</summary>
@@ -24,7 +25,7 @@ public static class TrainingCheckpoint
 
     /// <summary>Writes a checkpoint after <paramref name="state"/>.Step steps and returns its folder.</summary>
     public static string Save(string runDirectory, CheckpointState state, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> trainable,
-                              TorchSharp.Modules.OptimizerHelper optimizer, Ema? ema, int keep)
+                              TorchSharp.Modules.OptimizerHelper optimizer, Ema? ema, int keep, OldPolicy? oldPolicy = null)
     {
         var root = Folder(runDirectory);
         Directory.CreateDirectory(root);
@@ -37,6 +38,7 @@ public static class TrainingCheckpoint
         {
             SafetensorsWriter.Write(Path.Combine(temporary, TrainableFile), trainable.ToDictionary(p => p.Name, p => (Tensor)p.Parameter.detach()));
             if (ema is not null) SafetensorsWriter.Write(Path.Combine(temporary, EmaFile), ema.Shadow.ToDictionary(p => p.Key, p => p.Value));
+            if (oldPolicy is not null) SafetensorsWriter.Write(Path.Combine(temporary, OldPolicyFile), oldPolicy.Weights.ToDictionary(p => p.Key, p => p.Value));
         }
         optimizer.save_state_dict(Path.Combine(temporary, OptimizerFile));
         File.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, new JsonSerializerOptions { WriteIndented = true }));
@@ -68,10 +70,10 @@ public static class TrainingCheckpoint
             ?? throw new InvalidDataException($"'{path}' is empty.");
     }
 
-    /// <summary>Restores parameters, optimizer state and EMA from <paramref name="checkpoint"/>; returns its counters.</summary>
+    /// <summary>Restores parameters, optimizer state, EMA and old policy from <paramref name="checkpoint"/>; returns its counters.</summary>
     /// <exception cref="InvalidDataException">The checkpoint does not match the model (missing tensors, other shapes).</exception>
     public static CheckpointState Restore(string checkpoint, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> trainable,
-                                          TorchSharp.Modules.OptimizerHelper optimizer, Ema? ema)
+                                          TorchSharp.Modules.OptimizerHelper optimizer, Ema? ema, OldPolicy? oldPolicy = null)
     {
         var state = ReadState(checkpoint);
         using (var file = SafetensorsFile.Open(Path.Combine(checkpoint, TrainableFile)))
@@ -96,6 +98,15 @@ public static class TrainingCheckpoint
             using var file = SafetensorsFile.Open(emaPath);
             var values = file.Entries.Keys.ToDictionary(k => k, k => file.Read(k));
             try { ema.Load(values); }
+            finally { foreach (var v in values.Values) v.Dispose(); }
+        }
+        if (oldPolicy is not null)
+        {
+            var oldPath = Path.Combine(checkpoint, OldPolicyFile);
+            if (!File.Exists(oldPath)) throw new InvalidDataException($"Checkpoint '{checkpoint}' has no old policy, which DiffusionNFT needs.");
+            using var file = SafetensorsFile.Open(oldPath);
+            var values = file.Entries.Keys.ToDictionary(k => k, k => file.Read(k));
+            try { oldPolicy.Load(values, trainable); }
             finally { foreach (var v in values.Values) v.Dispose(); }
         }
         return state;

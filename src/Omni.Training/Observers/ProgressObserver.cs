@@ -3,14 +3,21 @@ using Omni.Training.Run;
 
 namespace Omni.Training.Observers;
 
-/// <summary>A console progress line per step (rewritten in place on a terminal) with ETA and the key metrics, and skip reasons.</summary>
+/// <summary>
+/// A progress line per step (rewritten in place on a terminal) with ETA and the key metrics, and skip reasons, written to
+/// <paramref name="writer"/> — the <c>omni</c> CLI's display (<c>new ProgressObserver(Console.Out, !Console.IsOutputRedirected)</c>).
+/// Libraries report through <see cref="LoggingObserver"/> instead.
+/// </summary>
 public sealed class ProgressObserver(TextWriter writer, bool rewriteLine) : ITrainingObserver
 {
-    private static readonly string[] Shown = ["reward/mean", "reward/std", "actor/kl_loss", "actor/pg_clipfrac", "actor/grad_norm"];
+    // Each objective's own signal appears only when it is logged (Flow-DPPO's mask, DPO's loss and accuracy, NFT's and
+    // distillation's losses).
+    private static readonly string[] Shown =
+    [
+        "reward/mean", "reward/std", "actor/kl_loss", "actor/pg_clipfrac", "actor/kl_mask_fraction", "actor/dpo_loss", "actor/implicit_acc",
+        "actor/policy_loss", "actor/distill_kl_loss", "actor/distill_fm_mse_loss", "actor/grad_norm",
+    ];
     private ConsoleProgress? _progress;
-
-    /// <summary>Progress on the process console.</summary>
-    public static ProgressObserver ForConsole() => new(Console.Out, !Console.IsOutputRedirected);
 
     /// <inheritdoc />
     public void RunStarting(int firstStep, int totalSteps)

@@ -1,10 +1,13 @@
+using Omni.Algebra.Objectives;
 using Omni.Algebra.Training;
 
 namespace Omni.Training.Options;
 
 /// <summary>
-/// Every knob of a FlowGRPO-family run. Defaults follow the reference (spec §6.5–6.8) where it has one; property names bind
-/// from configuration (<c>Omni:Training:*</c> in JSON, environment variables or command-line flags).
+/// Every knob of a FlowGRPO-family run. Defaults follow VeRL-Omni's trainer configuration where it has one; property names
+/// bind from the <c>training</c> configuration section (<c>{"training": {"Steps": 50}}</c> in JSON,
+/// <c>OMNI_training__Steps=50</c> in the environment, <c>--set training:Steps=50</c> on the command line), see
+/// <c>Omni.Facade.Configuration.TrainingOptionsBinding</c>.
 /// Sampling settings (steps, size, guidance, noise level, SDE type) live in the model's <c>DiffusionModelConfig</c>.
 /// </summary>
 public sealed record TrainingOptions
@@ -36,14 +39,60 @@ public sealed record TrainingOptions
     /// <summary>Share of the recorded steps trained each epoch (<c>timestep_fraction</c>, in (0, 1]).</summary>
     public double TimestepFraction { get; init; } = 1.0;
 
-    /// <summary>Loss mode; null takes the algorithm's recipe (flow_grpo → flow_grpo, mix_grpo → flow_grpo, grpo_guard → grpo_guard).</summary>
+    /// <summary>
+    /// Loss mode (<c>actor.diffusion_loss.loss_mode</c>); null takes the algorithm's recipe (flow_grpo → flow_grpo, mix_grpo →
+    /// flow_grpo, grpo_guard → grpo_guard, flow_dppo → flow_dppo, dpo → dpo, diffusion_nft → diffusion_nft, distill_kl →
+    /// distill_kl, distill_fm_mse → distill_fm_mse). The loss decides the training flow (docs/algorithms.md).
+    /// </summary>
     public string? LossMode { get; init; }
 
     /// <summary>PPO clip range ε (<c>clip_ratio</c>).</summary>
     public double ClipRatio { get; init; } = 1e-4;
 
-    /// <summary>Advantage clamp (<c>adv_clip_max</c>).</summary>
+    /// <summary>Advantage clamp (<c>adv_clip_max</c>); DiffusionNFT's reward-probability scale and loss multiplier.</summary>
     public double AdvantageClipMax { get; init; } = 5.0;
+
+    /// <summary>Flow-DPPO's trust region (<c>kl_mask_threshold</c>): the Gaussian KL to the old policy at which a sample may be masked.</summary>
+    public double KlMaskThreshold { get; init; } = 1e-5;
+
+    /// <summary>Flow-DPPO (<c>add_kl_coefficient</c>): scale the squared mean shift by the step's variance (true) or by ½.</summary>
+    public bool AddKlCoefficient { get; init; } = true;
+
+    /// <summary>Diffusion-DPO's β (<c>dpo_beta</c>; reference default 2000, its online recipe 100).</summary>
+    public double DpoBeta { get; init; } = 2000.0;
+
+    /// <summary>DiffusionNFT's β (<c>mix_beta</c>; reference default 0.5, its recipe 0.1).</summary>
+    public double MixBeta { get; init; } = 0.5;
+
+    /// <summary>DiffusionNFT's floor of the adaptive weight (<c>adaptive_weight_min</c>).</summary>
+    public double AdaptiveWeightMin { get; init; } = 1e-5;
+
+    /// <summary>DiffusionNFT's weight of the squared distance to the reference prediction (<c>ref_kl_coef</c>); &gt; 0 needs a reference.</summary>
+    public double RefKlCoefficient { get; init; }
+
+    /// <summary>How DiffusionNFT turns advantages into reward probabilities (<c>algorithm.adv_mode</c>).</summary>
+    public AdvantageMode AdvantageMode { get; init; } = AdvantageMode.Continuous;
+
+    /// <summary>
+    /// DiffusionNFT's old-policy refresh (<c>algorithm.old_policy_decay_schedule</c>): <c>copy</c> (the old policy becomes the
+    /// current one after every refresh), <c>linear_to_0_5</c> or <c>delayed_linear_to_0_999</c> (an EMA whose decay ramps).
+    /// </summary>
+    public string OldPolicyDecaySchedule { get; init; } = "copy";
+
+    /// <summary>A fixed EMA decay in [0, 1] for the old policy (<c>algorithm.old_policy_decay</c>); null follows the schedule.</summary>
+    public double? OldPolicyDecay { get; init; }
+
+    /// <summary>Refresh the old policy every this many training steps (<c>algorithm.old_policy_update_interval</c>).</summary>
+    public int OldPolicyUpdateInterval { get; init; } = 1;
+
+    /// <summary>Add a distillation loss to the main one (<c>actor.use_distill_loss</c>); needs a teacher.</summary>
+    public bool UseDistillLoss { get; init; }
+
+    /// <summary>The added distillation loss (<c>actor.distill_loss_mode</c>): <c>distill_kl</c> or <c>distill_fm_mse</c>.</summary>
+    public string DistillLossMode { get; init; } = "distill_kl";
+
+    /// <summary>Its weight (<c>actor.distill_loss_coef</c>).</summary>
+    public double DistillLossCoefficient { get; init; } = 1.0;
 
     /// <summary>Divide advantages by the reward std (false = Dr.GRPO style).</summary>
     public bool NormalizeAdvantageByStd { get; init; } = true;
@@ -93,7 +142,7 @@ public sealed record TrainingOptions
     /// <summary>Exponential moving average of the trained weights (e.g. 0.99); null disables it.</summary>
     public double? EmaDecay { get; init; }
 
-    /// <summary>Where the SDE window sits (Full = Flow-GRPO; Random/Progressive = MixGRPO).</summary>
+    /// <summary>Where the SDE window sits (Full = Flow-GRPO; Random/Progressive = MixGRPO, one window per step; PerSample = the reference's request batching, one window per sample drawn from its generator).</summary>
     public WindowStrategy Window { get; init; } = WindowStrategy.Full;
 
     /// <summary>Window size in steps (MixGRPO, Flow-GRPO-Fast).</summary>
@@ -132,12 +181,22 @@ public sealed record TrainingOptions
     /// <summary>Write a grid of the step's rollout images every this many steps; 0 disables it.</summary>
     public int SampleGridEvery { get; init; } = 10;
 
-    /// <summary>The window schedule these options describe.</summary>
-    public WindowSchedule WindowSchedule => Fast || Window != WindowStrategy.Full
+    /// <summary>
+    /// The window schedule these options describe (per-sample windows have no per-step schedule: <see cref="WindowSchedule.Full"/>
+    /// stands for the envelope they are drawn from).
+    /// </summary>
+    public WindowSchedule WindowSchedule => Fast || Window is WindowStrategy.Random or WindowStrategy.Progressive
         ? new WindowSchedule(Window == WindowStrategy.Progressive ? WindowStrategy.Progressive : WindowStrategy.Random,
                              WindowSize, WindowRangeStart, WindowRangeEnd, WindowSeed, IterationsPerGroup)
         : WindowSchedule.Full;
 
     /// <summary>Samples per training step.</summary>
     public int SamplesPerStep => PromptsPerStep * GroupSize;
+
+    /// <summary>The objectives' settings these options describe.</summary>
+    public LossSettings LossSettings => new()
+    {
+        ClipRatio = ClipRatio, AdvantageClipMax = AdvantageClipMax, KlMaskThreshold = KlMaskThreshold, AddKlCoefficient = AddKlCoefficient,
+        DpoBeta = DpoBeta, MixBeta = MixBeta, AdaptiveWeightMin = AdaptiveWeightMin, RefKlCoefficient = RefKlCoefficient,
+    };
 }

@@ -1,5 +1,7 @@
 using LanguageExt;
 using Omni.Algebra.Errors;
+using Omni.Algebra.Objectives;
+using Omni.Algebra.Training;
 using static LanguageExt.Prelude;
 
 namespace Omni.Training.Options;
@@ -18,14 +20,20 @@ public static class TrainingOptionsRules
         Require(o.MicroBatchSize >= 1, $"MicroBatchSize must be ≥ 1, got {o.MicroBatchSize}.");
         Require(o.InnerEpochs >= 1, $"InnerEpochs must be ≥ 1, got {o.InnerEpochs}.");
         Require(o.MiniBatchesPerEpoch >= 1, $"MiniBatchesPerEpoch must be ≥ 1, got {o.MiniBatchesPerEpoch}.");
-        Require(o.PromptsPerStep * o.GroupSize % o.MicroBatchSize == 0,
+        Require(o.MicroBatchSize < 1 || o.PromptsPerStep * o.GroupSize % o.MicroBatchSize == 0,
             $"PromptsPerStep × GroupSize ({o.PromptsPerStep * o.GroupSize}) must be a multiple of MicroBatchSize ({o.MicroBatchSize}).");
         var chunks = Math.Max(1, o.PromptsPerStep * o.GroupSize / Math.Max(1, o.MicroBatchSize));
         Require(chunks % Math.Max(1, o.MiniBatchesPerEpoch) == 0,
             $"The {chunks} micro-batches per step must split evenly into MiniBatchesPerEpoch ({o.MiniBatchesPerEpoch}).");
         Require(o.TimestepFraction is > 0 and <= 1, $"TimestepFraction must be in (0, 1], got {o.TimestepFraction}.");
-        Require(o.ClipRatio > 0, $"ClipRatio must be > 0, got {o.ClipRatio}.");
-        Require(o.AdvantageClipMax > 0, $"AdvantageClipMax must be > 0, got {o.AdvantageClipMax}.");
+        errors.AddRange(LossSettingsRules.Validate(o.LossSettings).Match(_ => [], e => e.Select(x => x.Message)));
+        Require(OldPolicyRefresh.Schedules.ContainsKey(o.OldPolicyDecaySchedule),
+            $"OldPolicyDecaySchedule (algorithm.old_policy_decay_schedule) must be one of [{string.Join(", ", OldPolicyRefresh.Schedules.Keys)}], got '{o.OldPolicyDecaySchedule}'.");
+        Require(o.OldPolicyDecay is null or (>= 0 and <= 1), $"OldPolicyDecay (algorithm.old_policy_decay) must be in [0, 1] or unset, got {o.OldPolicyDecay}.");
+        Require(o.OldPolicyUpdateInterval >= 1, $"OldPolicyUpdateInterval (algorithm.old_policy_update_interval) must be ≥ 1, got {o.OldPolicyUpdateInterval}.");
+        Require(o.DistillLossMode is "distill_kl" or "distill_fm_mse",
+            $"DistillLossMode (actor.distill_loss_mode) must be distill_kl or distill_fm_mse, got '{o.DistillLossMode}'.");
+        Require(o.DistillLossCoefficient >= 0, $"DistillLossCoefficient (actor.distill_loss_coef) must be ≥ 0, got {o.DistillLossCoefficient}.");
         Require(o.AdvantageEpsilon >= 0, $"AdvantageEpsilon must be ≥ 0, got {o.AdvantageEpsilon}.");
         Require(o.KlCoefficient >= 0, $"KlCoefficient must be ≥ 0, got {o.KlCoefficient}.");
         Require(o.LearningRate > 0 && double.IsFinite(o.LearningRate), $"LearningRate must be a positive number, got {o.LearningRate}.");
@@ -36,8 +44,10 @@ public static class TrainingOptionsRules
         Require(o.MinLearningRateRatio is >= 0 and <= 1, $"MinLearningRateRatio must be in [0, 1], got {o.MinLearningRateRatio}.");
         Require(o.EmaDecay is null or (> 0 and < 1), $"EmaDecay must be in (0, 1) or unset, got {o.EmaDecay}.");
         Require(o.WindowSize >= 1, $"WindowSize must be ≥ 1, got {o.WindowSize}.");
-        Require(o.WindowRangeEnd - o.WindowSize >= o.WindowRangeStart || (o.Window == Algebra.Training.WindowStrategy.Full && !o.Fast),
+        Require(o.WindowRangeEnd - o.WindowSize >= o.WindowRangeStart || (o.Window == WindowStrategy.Full && !o.Fast),
             $"The window does not fit: WindowRange=[{o.WindowRangeStart}, {o.WindowRangeEnd}], WindowSize={o.WindowSize}.");
+        Require(!(o.Fast && o.Window == WindowStrategy.PerSample),
+            "Fast (Flow-GRPO-Fast) branches a whole group at one window; it cannot be combined with Window = PerSample.");
         Require(o.IterationsPerGroup >= 1, $"IterationsPerGroup must be ≥ 1, got {o.IterationsPerGroup}.");
         Require(o.CheckpointEvery >= 0, $"CheckpointEvery must be ≥ 0, got {o.CheckpointEvery}.");
         Require(o.KeepCheckpoints >= 1, $"KeepCheckpoints must be ≥ 1, got {o.KeepCheckpoints}.");

@@ -30,8 +30,21 @@ public sealed record Policy
     /// <summary>True when only LoRA adapters train; the reference policy is then the same model with adapters disabled.</summary>
     public bool TrainsLora { get; init; }
 
-    /// <summary>Reference policy for the KL term when the full model trains (a frozen copy); unused with LoRA.</summary>
+    /// <summary>
+    /// Reference policy when the full model trains (a frozen copy of the initial model): the KL term, Diffusion-DPO's reference
+    /// predictions and DiffusionNFT's <c>ref_kl_coef</c> term. Unused with LoRA, whose reference is the base model.
+    /// </summary>
     public IDenoiser? Reference { get; init; }
+
+    /// <summary>The frozen teacher of on-policy distillation (<c>distill_kl</c>, <c>distill_fm_mse</c>), evaluated on the student's rollouts.</summary>
+    public IDenoiser? Teacher { get; init; }
+
+    /// <summary>Runs <paramref name="action"/> on the reference policy: the base model with LoRA disabled, or <see cref="Reference"/>.</summary>
+    /// <exception cref="InvalidOperationException">Full fine-tuning without a reference (the objective checks rule this out first).</exception>
+    public T WithReference<T>(Func<IDenoiser, T> action) =>
+        TrainsLora
+            ? Omni.Models.Lora.LoraAdapters.WithAdaptersDisabled(Module, () => action(Denoiser))
+            : action(Reference ?? throw new InvalidOperationException("Full fine-tuning has no reference policy: give one (WithReference)."));
 
     /// <summary>The module as a denoiser.</summary>
     public IDenoiser Denoiser => Module as IDenoiser

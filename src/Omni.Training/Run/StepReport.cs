@@ -11,8 +11,12 @@ namespace Omni.Training.Run;
 /// <c>reward/&lt;name&gt;</c> per component, <c>actor/*</c> loss metrics, <c>actor/grad_norm</c>, <c>actor/lr</c>,
 /// <c>actor/first_ratio</c> (1 exactly when on-policy), <c>rollout/old_log_prob_mismatch</c>, <c>time/*</c> seconds.</param>
 /// <param name="SkipReason">Why the update was skipped, or null.</param>
-/// <param name="Window">The SDE window of the step.</param>
-public sealed record StepReport(int Step, int TotalSteps, ImmutableDictionary<string, double> Metrics, string? SkipReason, SdeWindow Window);
+/// <param name="Window">The SDE window of the step (the first sample's when each sample draws its own).</param>
+public sealed record StepReport(int Step, int TotalSteps, ImmutableDictionary<string, double> Metrics, string? SkipReason, SdeWindow Window)
+{
+    /// <summary>Each sample's SDE window (all equal to <see cref="Window"/> unless each sample draws its own); empty when unknown.</summary>
+    public ImmutableArray<SdeWindow> Windows { get; init; } = [];
+}
 
 /// <summary>The step's samples (for grids and inspection).</summary>
 /// <param name="Images">Decoded images.</param>
@@ -27,8 +31,11 @@ public sealed record StepSamples(IReadOnlyList<RgbImage> Images, IReadOnlyList<s
 /// <param name="LastCheckpoint">The latest checkpoint folder, if any.</param>
 public sealed record TrainingSummary(int StepsCompleted, int ResumedFrom, bool Cancelled, string? LastCheckpoint)
 {
-    /// <summary>Optimizer updates this session took (0 means the weights did not change).</summary>
+    /// <summary>Optimizer updates this session took (0 means this session did not change the weights).</summary>
     public int OptimizerUpdates { get; init; }
+
+    /// <summary>Optimizer updates of the whole run, earlier sessions included (0 means the weights never changed).</summary>
+    public int TotalOptimizerUpdates { get; init; }
 
     /// <summary>Steps of this session that skipped their update.</summary>
     public int SkippedSteps { get; init; }

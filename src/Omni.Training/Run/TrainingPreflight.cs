@@ -16,17 +16,27 @@ namespace Omni.Training.Run;
 
 /// <summary>What a run resolves to once checked: validated options, its adapters and objectives, and the checkpoint it resumes.</summary>
 /// <param name="Options">The options, with a window set in the model config applied.</param>
+/// <param name="Training">The training adapter.</param>
 /// <param name="Rollout">The rollout adapter.</param>
-/// <param name="Loss">The policy loss.</param>
-/// <param name="Kl">The KL loss, when enabled.</param>
-/// <param name="Estimator">The advantage estimator.</param>
+/// <param name="Objectives">The objectives: estimator, main loss (and so the training flow), KL and distillation terms.</param>
 /// <param name="ResumeFrom">The checkpoint folder the run continues from, if any.</param>
-public sealed record ResolvedRun(TrainingOptions Options, RolloutAdapter Rollout, DiffusionLoss Loss, DiffusionLoss? Kl, AdvantageEstimator Estimator, string? ResumeFrom);
+public sealed record ResolvedRun(TrainingOptions Options, TrainingAdapter Training, RolloutAdapter Rollout, ObjectivePlan Objectives, string? ResumeFrom)
+{
+    /// <summary>The main loss.</summary>
+    public DiffusionLoss Loss => Objectives.Loss;
+
+    /// <summary>The KL loss, when enabled.</summary>
+    public DiffusionLoss? Kl => Objectives.Kl;
+
+    /// <summary>The advantage estimator.</summary>
+    public AdvantageEstimator Estimator => Objectives.Estimator;
+}
 
 /// <summary>
 /// Everything about a run that can be checked before a model is loaded or a file is written: the options, the adapters
-/// and objectives its configuration selects, the KL prerequisites, the prompts, and whether the run folder's checkpoint
-/// can be resumed with these settings. <see cref="Check"/> reports every problem at once.
+/// and objectives its configuration selects and what they need (a reference, a teacher, group sizes: <see cref="ObjectivePlan"/>),
+/// the prompts, and whether the run folder's checkpoint can be resumed with these settings. <see cref="Check"/> reports every
+/// problem at once.
 /// </summary>
 public sealed record TrainingPreflight
 {
@@ -48,8 +58,11 @@ public sealed record TrainingPreflight
     /// <summary>True when only LoRA adapters train.</summary>
     public bool TrainsLora { get; init; }
 
-    /// <summary>Whether a frozen reference policy is available (needed for KL with full fine-tuning).</summary>
+    /// <summary>Whether a frozen reference policy is available (KL, DPO and NFT's reference term with full fine-tuning).</summary>
     public bool HasReference { get; init; }
+
+    /// <summary>Whether a distillation teacher is available.</summary>
+    public bool HasTeacher { get; init; }
 
     /// <summary>The number of training prompts.</summary>
     public required long PromptCount { get; init; }
@@ -65,6 +78,7 @@ public sealed record TrainingPreflight
     {
         Options = setup.Options, Config = setup.Policy.Config, Schedule = setup.Policy.Schedule, Registries = setup.Policy.Registries,
         Objectives = setup.Objectives, TrainsLora = setup.Policy.TrainsLora, HasReference = setup.Policy.Reference is not null,
+        HasTeacher = setup.Policy.Teacher is not null,
         PromptCount = setup.Prompts.Count, RunDirectory = setup.RunDirectory, Resume = setup.Resume,
     };
 
@@ -72,26 +86,26 @@ public sealed record TrainingPreflight
     public Validation<OmniError, ResolvedRun> Check()
     {
         var problems = new List<OmniError>();
-        var options = TrainingOptionsRules.Validate(WithConfigWindow(Options)).Match(o => o, errors => { problems.AddRange(errors); return Options; });
-        var rollout = PipelineHelpers.TrainingAdapterFor(Registries, Config)
-            .Bind(_ => PipelineHelpers.RolloutAdapterFor(Registries, Config).ToEither(new OmniError(ErrorKind.NotSupported,
-                $"No rollout adapter is registered for {Config.Key}; training needs one.")));
-        rollout.IfLeft(problems.Add);
-        var objectives = Objectives.Resolve(Config.Algorithm)
-            .Bind(recipe => (Options.LossMode is { } mode ? Objectives.Losses.Get(mode) : Right<OmniError, DiffusionLoss>(recipe.Loss))
-                .Map(loss => (recipe.Estimator, Loss: loss)));
-        objectives.IfLeft(problems.Add);
-        var kl = Options.UseKl ? Objectives.Losses.Get("kl").Map(Some) : Right<OmniError, Option<DiffusionLoss>>(None);
-        kl.IfLeft(problems.Add);
-        if (Options.UseKl && !TrainsLora && !HasReference)
-            problems.Add(OmniError.Invalid("UseKl with full fine-tuning needs Policy.Reference (a frozen copy of the initial model)."));
+        var windowed = WithConfigWindow(Options);
+        var options = TrainingOptionsRules.Validate(windowed).Match(o => o, errors => { problems.AddRange(errors); return windowed; });
+        if (options.Window == WindowStrategy.PerSample && options.WindowRangeEnd > Schedule.NumInferenceSteps)
+            problems.Add(OmniError.Invalid(
+                $"The per-sample window envelope [{options.WindowRangeStart}, {options.WindowRangeEnd}] reaches past the {Schedule.NumInferenceSteps}-step schedule."));
+        var adapters = from training in PipelineHelpers.TrainingAdapterFor(Registries, Config)
+                       from rollout in PipelineHelpers.RolloutAdapterFor(Registries, Config).ToEither(new OmniError(ErrorKind.NotSupported,
+                           $"No rollout adapter is registered for {Config.Key}; training needs one."))
+                       select (training, rollout);
+        adapters.IfLeft(problems.Add);
+        var resources = new ObjectiveResources(TrainsLora, HasReference, HasTeacher);
+        var plan = ObjectivePlan.Resolve(options, Config.Algorithm, Objectives, resources);
+        plan.IfFail(e => problems.AddRange(e));
         if (PromptCount < 1) problems.Add(OmniError.Invalid("The prompt set is empty."));
         var resume = problems.Count == 0 ? ResumePoint(options) : Right<OmniError, Option<string>>(None);
         resume.IfLeft(problems.Add);
         if (problems.Count > 0) return Fail<OmniError, ResolvedRun>(Seq(problems));
-        var (estimator, loss) = objectives.OrThrow();
-        return Success<OmniError, ResolvedRun>(new ResolvedRun(options, rollout.OrThrow(), loss, kl.OrThrow().MatchUnsafe(k => k, () => null),
-                                                               estimator, resume.OrThrow().MatchUnsafe(c => c, () => null)));
+        var (trainingAdapter, rolloutAdapter) = adapters.OrThrow();
+        return Success<OmniError, ResolvedRun>(new ResolvedRun(options, trainingAdapter, rolloutAdapter, plan.OrThrow(),
+                                                               resume.OrThrow().MatchUnsafe(c => c, () => null)));
     }
 
     /// <summary>The options as a checkpoint records them: Steps may change on resume (to extend a run) only when the learning rate does not depend on it.</summary>
@@ -104,12 +118,16 @@ public sealed record TrainingPreflight
         Config.Architecture, Config.Algorithm, Config.Pipeline, Sde = Config.Sde.ToString(), Schedule.Timesteps, TrainsLora,
     });
 
-    /// <summary>A window set in the model config (<c>sde_window_size</c>/<c>sde_window_range</c>) applies when the options leave the window at Full.</summary>
+    /// <summary>
+    /// A window set in the model config (<c>sde_window_size</c>/<c>sde_window_range</c>) applies when the options leave the
+    /// window at Full: one window per sample as the reference's request batching draws them, or, for <c>mix_grpo</c>, MixGRPO's
+    /// one seeded window per step.
+    /// </summary>
     private TrainingOptions WithConfigWindow(TrainingOptions o) =>
         o.Window == WindowStrategy.Full && !o.Fast && Config.Sde.WindowSize is { } size
             ? o with
             {
-                Window = WindowStrategy.Random, WindowSize = size,
+                Window = Config.Algorithm == "mix_grpo" ? WindowStrategy.Random : WindowStrategy.PerSample, WindowSize = size,
                 WindowRangeStart = (Config.Sde.WindowRange ?? SdeSettings.DefaultWindowRange).Start,
                 WindowRangeEnd = (Config.Sde.WindowRange ?? SdeSettings.DefaultWindowRange).End,
             }

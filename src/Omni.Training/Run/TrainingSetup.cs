@@ -19,8 +19,8 @@ public sealed record TrainingSetup
     /// <summary>Scores a batch of decoded images; called per rollout chunk as soon as it is decoded (overlapping the next chunk).</summary>
     public required Func<RewardBatch, CancellationToken, Task<RewardEvaluation>> Reward { get; init; }
 
-    /// <summary>Final latents → images (B, 3, H, W) in [0, 1].</summary>
-    public required Func<Tensor, Tensor> Decode { get; init; }
+    /// <summary>Final latents → images (B, 3, H, W) in [0, 1]; null when the architecture has no decoder (rewards then score <see cref="RewardBatch.Latents"/>).</summary>
+    public required Func<Tensor, Tensor>? Decode { get; init; }
 
     /// <summary>Training options.</summary>
     public TrainingOptions Options { get; init; } = new();

@@ -25,7 +25,15 @@ public static class PolicyPasses
     /// The first failing step's error is returned.
     /// </summary>
     public static Either<OmniError, (Tensor LogProbs, Tensor Means)> Evaluate(Policy policy, IDenoiser denoiser, MicroBatch batch,
-                                                                             IReadOnlyCollection<int>? columns = null)
+                                                                             IReadOnlyCollection<int>? columns = null) =>
+        EvaluateWithPredictions(policy, denoiser, batch, columns, predictions: false).Map(r => (r.LogProbs, r.Means));
+
+    /// <summary>
+    /// <see cref="Evaluate"/> that also keeps the model's predictions (B, T, …) when <paramref name="predictions"/> is set (the
+    /// distillation teacher's <c>teacher_noise_pred</c>); the third value is null otherwise.
+    /// </summary>
+    public static Either<OmniError, (Tensor LogProbs, Tensor Means, Tensor? Predictions)> EvaluateWithPredictions(
+        Policy policy, IDenoiser denoiser, MicroBatch batch, IReadOnlyCollection<int>? columns, bool predictions)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -33,14 +41,20 @@ public static class PolicyPasses
         var steps = batch.TrainedSteps;
         var logProbs = zeros([latents.shape[0], steps], ScalarType.Float32, latents.device);
         var means = zeros([latents.shape[0], steps, .. latents.shape.Skip(2)], ScalarType.Float32, latents.device);
-        Either<OmniError, LanguageExt.Unit> Record(int j) => Step(policy, denoiser, batch, j).Map(s =>
+        var kept = predictions ? zeros([latents.shape[0], steps, .. latents.shape.Skip(2)], ScalarType.Float32, latents.device) : null;
+        Either<OmniError, LanguageExt.Unit> Record(int j) => Step(policy, denoiser, batch, j).Bind(s =>
         {
             logProbs.select(1, j).copy_(s.LogProb.to(ScalarType.Float32));
             means.select(1, j).copy_(s.PrevSampleMean.to(ScalarType.Float32));
-            return unit;
+            if (kept is null) return Right<OmniError, LanguageExt.Unit>(unit);
+            if (s.Prediction is not { } prediction)
+                return Left<OmniError, LanguageExt.Unit>(new OmniError(ErrorKind.NotSupported,
+                    "The adapter does not report its prediction (PolicyStep.Prediction), which distill_fm_mse needs as teacher_noise_pred."));
+            kept.select(1, j).copy_(prediction.to(ScalarType.Float32));
+            return Right<OmniError, LanguageExt.Unit>(unit);
         });
         return Enumerable.Range(0, steps).Where(j => columns is null || columns.Contains(j))
             .Aggregate(Right<OmniError, LanguageExt.Unit>(unit), (done, j) => done.Bind(_ => Record(j)))
-            .Map(_ => (logProbs.MoveToOuterDisposeScope(), means.MoveToOuterDisposeScope()));
+            .Map(_ => (logProbs.MoveToOuterDisposeScope(), means.MoveToOuterDisposeScope(), kept?.MoveToOuterDisposeScope()));
     }
 }

@@ -24,12 +24,16 @@ namespace Omni.Training.Update;
 /// <param name="Ema">The EMA to fold updates into, if any.</param>
 public sealed record UpdateContext(
     Policy Policy, optim.Optimizer Optimizer, DiffusionLoss Loss, DiffusionLoss? Kl, TrainingOptions Options, SeedStreams Seeds,
-    int Step, Func<int, double> LearningRate, int UpdatesSoFar, Ema? Ema);
+    int Step, Func<int, double> LearningRate, int UpdatesSoFar, Ema? Ema)
+{
+    /// <summary>The distillation term added with <see cref="TrainingOptions.DistillLossCoefficient"/>, if any.</summary>
+    public DiffusionLoss? Distill { get; init; }
+}
 
 /// <summary>
 /// The policy-gradient update of one training step, in stages: each inner epoch <see cref="PlanEpoch">plans</see> its
 /// trained steps and mini-batches; each mini-batch <see cref="AccumulateGradients">accumulates gradients</see> over its
-/// micro-batches × trained steps (recomputed with grad, scored by the loss plus β·KL, back-propagated divided by the
+/// micro-batches × trained steps (recomputed with grad, scored by the loss plus β·KL and any distillation term, back-propagated divided by the
 /// accumulation count), then <see cref="ApplyGradients">applies them</see> (norm, clip, learning rate, optimizer step,
 /// EMA). The first non-finite model output, loss or gradient norm skips the rest of the update: weights are left as the
 /// last completed optimizer step left them, and the reason is reported.
@@ -113,18 +117,23 @@ public static class PolicyUpdate
         var current = PolicyPasses.Step(context.Policy, context.Policy.Denoiser, batch.Samples, column).OrThrow();
         if (!TensorChecks.AllFinite(current.LogProb) || !TensorChecks.AllFinite(current.PrevSampleMean))
             return Left<string, LanguageExt.Unit>("the model produced a non-finite log-prob or mean");
-        var inputs = new LossInputs(current.AsModelOutput(), batch.Targets.LossData(column),
-                                    new LossSettings { ClipRatio = context.Options.ClipRatio, AdvantageClipMax = context.Options.AdvantageClipMax });
-        var main = ObjectiveRegistry.ValidateInputs(context.Loss, inputs).Map(context.Loss.Compute).OrThrow();
+        var inputs = new LossInputs(current.AsModelOutput(), batch.Targets.LossData(column), context.Options.LossSettings);
+        var main = ObjectiveRegistry.ValidateInputs(context.Loss, inputs).Bind(context.Loss.Compute).OrThrow();
         metrics.Add("actor/pg_loss", main.Loss.detach().item<float>());
         metrics.AddAll(main.Metrics);
         metrics.First("actor/first_ratio", main.Metrics.GetValueOrDefault("actor/ratio_mean", double.NaN));
         var total = main.Loss;
         if (context.Kl is { } klLoss)
         {
-            var kl = ObjectiveRegistry.ValidateInputs(klLoss, inputs).Map(klLoss.Compute).OrThrow();
+            var kl = ObjectiveRegistry.ValidateInputs(klLoss, inputs).Bind(klLoss.Compute).OrThrow();
             metrics.AddAll(kl.Metrics);
             total = total + kl.Loss * context.Options.KlCoefficient;
+        }
+        if (context.Distill is { } distillLoss)
+        {
+            var distill = ObjectiveRegistry.ValidateInputs(distillLoss, inputs).Bind(distillLoss.Compute).OrThrow();
+            metrics.AddAll(distill.Metrics);
+            total = total + distill.Loss * context.Options.DistillLossCoefficient;
         }
         metrics.Add("actor/total_loss", total.detach().item<float>());
         if (!TensorChecks.AllFinite(total)) return Left<string, LanguageExt.Unit>("the loss is not finite");

@@ -1,3 +1,4 @@
+using Omni.Tests.Behaviour.Support;
 using Omni.Shapes.Pipeline;
 using Omni.Tests.Behaviour.ShapesModel;
 using Omni.Training.Checkpoints;
@@ -101,6 +102,62 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void Every_bad_setting_is_reported_at_once_before_any_work()
+    {
+        var model = TinyModel();
+        var run = Path.Combine(_work, "refused");
+        var (code, output, error) = OmniProcess.Run(_work, "train", "--model", model, "--run", run, "--steps", "-3",
+            "--set", "training:ClipRatio=abc", "--set", "omni:lora_rank=x", "--reward", "nonsense");
+        Assert.Equal(2, code);
+        foreach (var problem in new[] { "training:Steps must be ≥ 1, got -3", "training:ClipRatio must be a number, got 'abc'", "omni:lora_rank", "Unknown reward 'nonsense'" })
+            Assert.Contains(problem, error);
+        Assert.DoesNotContain("held-out reward", output);
+        Assert.False(Directory.Exists(run), "a refused run must not create its folder");
+    }
+
+    [Fact]
+    public void A_malformed_model_index_is_bad_input_that_names_the_file_and_the_position()
+    {
+        var model = TinyModel();
+        var index = Path.Combine(model, "model_index.json");
+        File.WriteAllText(index, "{\n  \"_class_name\": \"OmniShapesPipeline\",\n  \"scheduler\": [\"diffusers\" \"FlowMatchEulerDiscreteScheduler\"]\n}\n");
+        foreach (var command in new[] { new[] { "train" }, ["eval"], ["sample", "--prompt", "a red circle"] })
+        {
+            var (code, _, error) = OmniProcess.Run(_work, [.. command, "--model", model]);
+            Assert.True(code == 2, $"{command[0]}: exit {code}: {error}");
+            Assert.Contains($"'{index}' is not valid JSON at line 3, column", error);
+            Assert.DoesNotContain("unexpected failure", error);
+        }
+        var config = Path.Combine(_work, "settings.json");
+        File.WriteAllText(config, "{ \"training\": { \"Steps\": 3 }");
+        var badConfig = OmniProcess.Run(_work, "train", "--config", config);
+        Assert.Equal(2, badConfig.Code);
+        Assert.Contains($"'{config}' is not valid JSON at line 1, column", badConfig.Error);
+    }
+
+    [Fact]
+    public void A_run_in_which_no_update_happened_fails_with_the_reason()
+    {
+        // The tiny SD3 folder of the fixtures trains through the generic path (no held-out evaluation to wait for).
+        var prompts = Path.Combine(_work, "sd3-prompts.safetensors");
+        using (var embeddings = new Omni.Effects.Prompts.PromptEmbeddings(TorchSharp.torch.ones(2, 7, 32), null, null, null,
+                   System.Collections.Immutable.ImmutableDictionary<string, TorchSharp.torch.Tensor>.Empty.Add("pooled_prompt_embeds", TorchSharp.torch.ones(2, 64)), ["a", "b"]))
+            embeddings.Save(prompts);
+        var run = Path.Combine(_work, "unscored");
+        // Port 1 is privileged: no test server can listen there, so the connection is refused at once.
+        const string scorer = "http://127.0.0.1:1/score";
+        var (code, output, error) = OmniProcess.Run(_work, "train", "--model", Omni.Tests.Behaviour.Support.VendoredFixtures.Pipeline("sd3_tiny_pipe"),
+            "--prompts", prompts, "--run", run, "--steps", "1", "--reward", scorer,
+            "--set", "actor_rollout_ref:model:pipeline:num_inference_steps=3", "--set", "actor_rollout_ref:model:pipeline:height=64",
+            "--set", "actor_rollout_ref:model:pipeline:width=64", "--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2",
+            "--set", "training:MicroBatchSize=4");
+        Assert.True(code == 3, $"exit {code}. stdout:\n{output}\nstderr:\n{error}");
+        Assert.Contains("no update happened: the only step it ran skipped its update", error);
+        Assert.Contains(scorer, error);
+        Assert.False(Directory.Exists(Path.Combine(run, "final")), "nothing was trained, so nothing is exported");
+    }
+
+    [Fact]
     public void An_unknown_architecture_is_bad_input()
     {
         var folder = Path.Combine(_work, "other");
@@ -116,12 +173,40 @@ public sealed class CommandLineTests : IDisposable
     }
 
     [Fact]
+    public void LoRA_training_exports_diffusers_and_peft_files_that_train_and_sample_load_back()
+    {
+        var model = TinyModel();
+        var run = Path.Combine(_work, "lora-run");
+        string[] small = ["--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=4"];
+        var (code, output, error) = OmniProcess.Run(_work, ["train", "--model", model, "--run", run, "--steps", "1", "--set", "omni:lora_rank=2", .. small]);
+        Assert.True(code == 0, $"train failed ({code}). stdout:\n{output}\nstderr:\n{error}");
+        Assert.Contains("LoRA rank 2, alpha 64", output);   // VeRL-Omni's lora_alpha default where the configuration is silent
+        var adapter = Path.Combine(run, "final-lora");
+        foreach (var file in new[] { "pytorch_lora_weights.safetensors", "adapter_model.safetensors", "adapter_config.json" })
+            Assert.True(File.Exists(Path.Combine(adapter, file)), file);
+        Assert.True(File.Exists(Path.Combine(run, "final-model", "model_index.json")));
+
+        (code, output, error) = OmniProcess.Run(_work, ["sample", "--model", model, "--lora", adapter, "--seeds", "1", "-p", "a red circle", "-o", Path.Combine(_work, "lora-samples")]);
+        Assert.True(code == 0, $"sample --lora failed ({code}). stdout:\n{output}\nstderr:\n{error}");
+        (code, output, error) = OmniProcess.Run(_work, ["train", "--model", model, "--run", Path.Combine(_work, "lora-run-2"), "--steps", "1",
+                                                        "--lora", Path.Combine(adapter, "adapter_model.safetensors"), .. small]);
+        Assert.True(code == 0, $"train --lora failed ({code}). stdout:\n{output}\nstderr:\n{error}");
+        Assert.Contains("LoRA rank 2, alpha 64", output);
+
+        (code, _, error) = OmniProcess.Run(_work, ["sample", "--model", model, "--lora", Path.Combine(_work, "missing.safetensors")]);
+        Assert.Equal(2, code);
+        Assert.Contains("missing.safetensors", error);
+    }
+
+    [Fact]
     public void Ctrl_C_stops_after_a_step_with_a_checkpoint_and_the_same_command_resumes()
     {
         var model = TinyModel();
         var run = Path.Combine(_work, "run");
         string[] args = ["train", "--model", model, "--run", run, "--steps", "40",
-                         "--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=4"];
+                         "--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=4",
+                         // One seed per held-out prompt keeps the evaluations before and after short on a busy machine.
+                         "--set", "omni:heldout_seeds=1"];
         using (var first = new OmniProcess(_work, args))
         {
             var metrics = Path.Combine(run, "metrics.jsonl");
@@ -147,5 +232,12 @@ public sealed class CommandLineTests : IDisposable
         Assert.True(File.Exists(Path.Combine(run, "before.png")));
         Assert.True(File.Exists(Path.Combine(run, "after.png")));
         Assert.True(File.Exists(Path.Combine(run, "final-model", "model_index.json")));
+
+        // TensorBoard: one event file per session beside metrics.jsonl; every step's reward is there once the
+        // second file's events replace the first's from the resume step on (as TensorBoard reads them).
+        Assert.Equal(2, Directory.GetFiles(run, "events.out.tfevents.*").Length);
+        var rewards = TensorBoardEvents.Scalars(TensorBoardEvents.ReadAll(run), "reward/mean")
+            .GroupBy(s => s.Step).ToDictionary(g => g.Key, g => g.Last().Value);
+        Assert.Equal(Enumerable.Range(0, stoppedAt + 2).Select(i => (long)i), rewards.Keys.Order());
     }
 }

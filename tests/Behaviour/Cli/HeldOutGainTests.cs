@@ -41,7 +41,7 @@ public sealed partial class HeldOutGainTests : IDisposable
     private static readonly string[] ReducedJob =
     [
         "--steps", "8", "--set", "training:PromptsPerStep=16", "--set", "training:LearningRate=3e-4",
-        "--set", "omni:eval_seeds=" + EvalSeeds,
+        "--set", "omni:heldout_seeds=" + EvalSeeds,
     ];
 
     private sealed record Gain(double Mean, double Lower, double Upper)

@@ -8,6 +8,18 @@ public sealed class MetricsLogTests
     private static readonly DateTimeOffset Start = new(2026, 11, 25, 7, 0, 0, TimeSpan.Zero);
 
     [Fact]
+    public void Keys_come_in_one_order_whatever_order_the_metrics_arrive_in()
+    {
+        var at = Start.AddSeconds(1);
+        var forward = new[] { KeyValuePair.Create("reward/mean", 0.5), KeyValuePair.Create("actor/lr", 1e-4), KeyValuePair.Create("time/step_s", 2.0) };
+        var first = MetricsLog.Line(3, at, 1.0, forward);
+        var second = MetricsLog.Line(3, at, 1.0, forward.Reverse());
+        Assert.Equal(first, second);
+        using var json = JsonDocument.Parse(first);
+        Assert.Equal(["step", "time", "elapsed_s", "actor/lr", "reward/mean", "time/step_s"], json.RootElement.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
     public void Lines_round_trip_and_non_finite_values_stay_valid_json()
     {
         using var dir = new TempDirectory();

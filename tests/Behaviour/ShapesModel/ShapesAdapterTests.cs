@@ -42,8 +42,12 @@ public sealed class ShapesAdapterTests
         Assert.Equal(new long[] { 2, 4, 3, 40, 40 }, trajectory.Latents.shape);   // 3 SDE steps + the entering latent
         Assert.Equal(new long[] { 2, 3 }, trajectory.LogProbs.shape);
         Assert.True(trajectory.LogProbs.isfinite().all().item<bool>());
-        Assert.Equal(new long[] { 2, 3, 40, 40 }, trajectory.Decoded!.shape);
-        Assert.True(trajectory.Decoded.min().item<float>() >= 0 && trajectory.Decoded.max().item<float>() <= 1);
+        // The rollout does not decode; the adapter's decoder (run once, by the trainer) maps pixel-space latents to images.
+        Assert.Null(trajectory.Decoded);
+        var decoder = Assert.IsType<Decoding.Custom>(ShapesAdapter.Training.BuildDecoder(config));
+        using var images = decoder.Decode(trajectory.FinalLatents);
+        Assert.Equal(new long[] { 2, 3, 40, 40 }, images.shape);
+        Assert.True(images.min().item<float>() >= 0 && images.max().item<float>() <= 1);
 
         var batch = trajectory.ToMicroBatch();
         for (var step = 0; step < 3; step++)

@@ -75,6 +75,9 @@ public sealed class ObjectiveVariantTests
         using var trainer = FlowGrpoTrainer.Create(fixture.Setup(options, observers: observer));
         await trainer.RunAsync();
         Assert.All(observer.Reports, r => Assert.Null(r.SkipReason));
+        // InnerEpochs × MiniBatchesPerEpoch optimizer updates per step, each its own learning-rate and grad-norm record.
+        Assert.All(observer.Reports, r => Assert.Equal(4.0, r.Metrics["actor/optimizer_steps"]));
+        Assert.Equal(2 * 4, Omni.Training.Checkpoints.TrainingCheckpoint.ReadState(trainer.Checkpoint()).OptimizerUpdates);
         Assert.All(observer.Reports, r => Assert.Equal(1.0, r.Metrics["actor/first_ratio"]));
     }
 }

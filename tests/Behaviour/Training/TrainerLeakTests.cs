@@ -26,4 +26,32 @@ public sealed class TrainerLeakTests
         var after = Live();
         Assert.True(after <= before, $"live tensors grew from {before} to {after} over two training steps");
     }
+
+    [Theory]
+    [InlineData("dpo")]
+    [InlineData("diffusion_nft")]
+    [InlineData("distill_fm_mse")]
+    [InlineData("flow_dppo")]
+    public async Task Every_objectives_steps_do_not_leak_tensors(string loss)
+    {
+        using var fixture = new TrainingFixture();
+        using var reference = new Omni.Tests.Behaviour.Support.TinyPolicy(TrainingFixture.PromptWidth, 5);
+        using var teacher = new Omni.Tests.Behaviour.Support.TinyPolicy(TrainingFixture.PromptWidth, 9);
+        // An EMA old policy makes NFT swap weights in and out; a reference term makes it run the reference pass.
+        var options = TrainingFixture.Quick(6) with
+        {
+            LossMode = loss, OverlapRewards = false, OldPolicyDecaySchedule = "linear_to_0_5", RefKlCoefficient = loss == "diffusion_nft" ? 0.1 : 0,
+            TimestepFraction = 0.5,
+        };
+        var setup = fixture.Setup(options);
+        setup = setup with { Policy = setup.Policy with { Reference = reference, Teacher = loss.StartsWith("distill", StringComparison.Ordinal) ? teacher : null } };
+        using var trainer = FlowGrpoTrainer.Create(setup);
+        await trainer.StepAsync();
+        await trainer.StepAsync();
+        var before = Live();
+        await trainer.StepAsync();
+        await trainer.StepAsync();
+        var after = Live();
+        Assert.True(after <= before, $"{loss}: live tensors grew from {before} to {after} over two training steps");
+    }
 }

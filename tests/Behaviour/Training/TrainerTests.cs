@@ -149,6 +149,27 @@ public sealed class TrainerTests
     }
 
     [Fact]
+    public async Task Any_exception_from_a_custom_reward_skips_one_step_and_says_what_it_was()
+    {
+        using var fixture = new TrainingFixture();
+        var observer = new RecordingObserver();
+        var calls = 0;
+        // Fails on the first step's batches only (a custom reward with a bug that the data triggers once).
+        var flaky = new RewardFunction("flaky", async (batch, ct) =>
+        {
+            if (Interlocked.Increment(ref calls) <= 2) throw new InvalidOperationException("lookup table is empty");
+            return await TrainingFixture.Redness.Score(batch, ct);
+        });
+        using var trainer = FlowGrpoTrainer.Create(fixture.Setup(TrainingFixture.Quick(2) with { OverlapRewards = false }, flaky, observer));
+        var summary = await trainer.RunAsync();
+        Assert.Equal(2, observer.Reports.Count);
+        Assert.Contains("InvalidOperationException: lookup table is empty", observer.Reports[0].SkipReason);
+        Assert.Null(observer.Reports[1].SkipReason);
+        Assert.Equal(1, summary.SkippedSteps);
+        Assert.True(summary.OptimizerUpdates > 0);
+    }
+
+    [Fact]
     public void Bad_options_are_all_reported_at_once()
     {
         using var fixture = new TrainingFixture();
