@@ -1,5 +1,5 @@
 // Pretrains, evaluates and times the bundled shapes model. The lead folds this into the omni CLI as `omni pretrain`.
-//   train  out=models/omni-shapes-tiny steps=4000 batch=48 lr=1e-3 noise=0.5 seed=0 [patch=4 layers=4 heads=2 headdim=48 snapshot=500]
+//   train  out=models/omni-shapes-tiny steps=3000 batch=48 lr=1e-3 noise=0.5 seed=0 [loss=x|v noisestart=0 threads=N patch=10 layers=4 heads=2 headdim=48 snapshot=500]
 //   eval   folder=models/omni-shapes-tiny [steps=10 cfg=3 seeds=2 eta=0]
 //   grid   folder=… [rows=8 seeds=4 ppm=grid.ppm cfg=3]
 //   time   [patch=4 layers=4 heads=2 headdim=48 batch=48 n=5]
@@ -29,7 +29,7 @@ var training = new ShapesPretrainingOptions
     LearningRate = D("lr", 1e-3),
     WarmupSteps = I("warmup", 100),
     CaptionNoise = D("noise", new ShapesPretrainingOptions { OutputFolder = "-" }.CaptionNoise),
-    Loss = S("loss", "v") == "x" ? PretrainingLoss.CleanImage : PretrainingLoss.Velocity,
+    Loss = S("loss", "x") == "v" ? PretrainingLoss.Velocity : PretrainingLoss.CleanImage,
     LogitMean = D("logitmean", 0),
     CaptionNoiseStart = I("noisestart", new ShapesPretrainingOptions { OutputFolder = "-" }.CaptionNoiseStart),
     CheckpointEvery = I("checkpoint", 100),

@@ -31,7 +31,7 @@ public static class RectifiedFlow
     /// images <paramref name="x0"/> (B, 3, H, W) in [−1, 1] with prompts <paramref name="tokens"/> (B, L), given the
     /// noise and σ.
     /// </summary>
-    public static Tensor Loss(ShapesPipeline pipeline, Tensor tokens, Tensor x0, Tensor noise, Tensor sigmas, PretrainingLoss kind = PretrainingLoss.Velocity)
+    public static Tensor Loss(ShapesPipeline pipeline, Tensor tokens, Tensor x0, Tensor noise, Tensor sigmas, PretrainingLoss kind = PretrainingLoss.CleanImage)
     {
         using var scope = NewDisposeScope();
         var (embeds, pooled) = pipeline.TextEncoder.forward(tokens);
@@ -48,8 +48,8 @@ public static class RectifiedFlow
 /// <summary>What the pretraining loss compares.</summary>
 public enum PretrainingLoss
 {
+    /// <summary>The predicted clean image against the true one (every σ weighs the same): the bundled model's loss.</summary>
+    CleanImage,
     /// <summary>The velocity the predicted clean image implies against the flow's (weighs each σ by 1/σ², clamped).</summary>
     Velocity,
-    /// <summary>The predicted clean image against the true one (every σ weighs the same).</summary>
-    CleanImage,
 }

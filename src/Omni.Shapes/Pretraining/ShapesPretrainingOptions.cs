@@ -15,8 +15,8 @@ public sealed record ShapesPretrainingOptions
     public string? CheckpointFolder { get; init; }
     /// <summary>The seed of the initial weights, the data and the noise.</summary>
     public long Seed { get; init; }
-    /// <summary>Optimizer steps (the default takes about 15 minutes on 2 idle CPU cores).</summary>
-    public int Steps { get; init; } = 4000;
+    /// <summary>Optimizer steps (the default took 6 min 22 s on one libtorch thread of a busy 2-core machine; docs/shapes-model.md).</summary>
+    public int Steps { get; init; } = 3000;
     /// <summary>Images per step.</summary>
     public int BatchSize { get; init; } = 48;
     /// <summary>Peak learning rate of AdamW.</summary>
@@ -43,8 +43,11 @@ public sealed record ShapesPretrainingOptions
     /// right only part of the time, as further training on web alt text does.
     /// </summary>
     public int CaptionNoiseStart { get; init; }
-    /// <summary>What the loss compares: the implied velocity (the default) or the clean image.</summary>
-    public PretrainingLoss Loss { get; init; }
+    /// <summary>
+    /// What the loss compares: the predicted clean image with the true one (the default, which drew crisp icons within
+    /// 1000 steps), or the velocity it implies with the flow's.
+    /// </summary>
+    public PretrainingLoss Loss { get; init; } = PretrainingLoss.CleanImage;
     /// <summary>Mean of the logit-normal σ distribution (SD3's training density).</summary>
     public double LogitMean { get; init; }
     /// <summary>Standard deviation of the logit-normal σ distribution.</summary>
