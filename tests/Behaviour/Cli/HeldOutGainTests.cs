@@ -19,7 +19,7 @@ public sealed partial class HeldOutGainTests : IDisposable
     {
         var bundled = Path.Combine(TinyShapes.RepositoryRoot(), "models", "omni-shapes-tiny");
         var run = Path.Combine(_work, "run");
-        var train = OmniProcess.Run(_work, ["train", "--model", bundled, "--run", run, .. ReducedJob]);
+        var train = OmniProcess.Run(_work, TrainTimeout, ["train", "--model", bundled, "--run", run, .. ReducedJob]);
         Assert.True(train.Code == 0, $"exit {train.Code}. stdout:\n{train.Output}\nstderr:\n{train.Error}");
         var job = Change(train.Output);
         Assert.True(job.Lower > 0, $"the reduced job did not gain beyond its interval: {job}");
@@ -37,6 +37,9 @@ public sealed partial class HeldOutGainTests : IDisposable
 
     // Samples per held-out prompt on both sides: 256 paired samples, a 95 % half-width of about 0.03.
     private const string EvalSeeds = "8";
+
+    // About 1.5 minutes on 2 idle cores; 8 minutes on one thread of a busy machine.
+    private static readonly TimeSpan TrainTimeout = TimeSpan.FromMinutes(20);
 
     // The first 40 of the job's 140 steps, with its other defaults.
     private static readonly string[] ReducedJob = ["--steps", "40", "--set", "omni:heldout_seeds=" + EvalSeeds];

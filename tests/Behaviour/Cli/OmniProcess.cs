@@ -44,10 +44,14 @@ public sealed class OmniProcess : IDisposable
     /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
     public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
 
-    public static (int Code, string Output, string Error) Run(string workingDirectory, params string[] args)
+    public static (int Code, string Output, string Error) Run(string workingDirectory, params string[] args) =>
+        Run(workingDirectory, TimeSpan.FromMinutes(3), args);
+
+    /// <summary>Runs omni to completion, killing it after <paramref name="timeout"/>.</summary>
+    public static (int Code, string Output, string Error) Run(string workingDirectory, TimeSpan timeout, params string[] args)
     {
         using var p = new OmniProcess(workingDirectory, args);
-        var code = p.Wait(TimeSpan.FromMinutes(3));
+        var code = p.Wait(timeout);
         return (code, p.Output, p.Error);
     }
 
