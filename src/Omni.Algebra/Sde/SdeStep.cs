@@ -97,7 +97,11 @@ public static class SdeStep
 
         // With a per-row variance the element-wise log-density factors into
         // −mean((x' − μ)²)/(2s²) − log s − log √(2π), which needs one reduction instead of a full-size pass.
-        var meanSquare = (prev.detach() - mean).pow_(2).reshape(batch, -1).mean([1]);
+        // d·d rather than pow_(2): libtorch's pow computes x·x for an exponent of 2 (and its gradient 2x·g equals x·g + x·g
+        // exactly), and d·d needs no temporary Scalar that the GC may finalize while libtorch still reads it (seen once as an
+        // internal assert in Scalar.h in a full test run).
+        var deviation = prev.detach() - mean;
+        var meanSquare = (deviation * deviation).reshape(batch, -1).mean([1]);
         Tensor logProb;
         if (type == SdeType.Cps)
         {
