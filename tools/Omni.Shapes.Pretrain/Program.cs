@@ -1,5 +1,5 @@
 // Pretrains, evaluates and times the bundled shapes model. The lead folds this into the omni CLI as `omni pretrain`.
-//   train  out=models/omni-shapes-tiny steps=3000 batch=48 lr=1e-3 noise=0.5 seed=0 [loss=x|v noisestart=0 threads=N patch=10 layers=4 heads=2 headdim=48 snapshot=500]
+//   train  out=models/omni-shapes-tiny steps=6000 batch=48 lr=1e-3 noise=0.8 noisestart=4000 seed=0 [loss=x|v threads=N patch=10 layers=4 heads=2 headdim=48 snapshot=500]
 //   eval   folder=models/omni-shapes-tiny [steps=10 cfg=3 seeds=2 eta=0]
 //   grid   folder=… [rows=8 seeds=4 ppm=grid.ppm cfg=3]
 //   time   [patch=4 layers=4 heads=2 headdim=48 batch=48 n=5]

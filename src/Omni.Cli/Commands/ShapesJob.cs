@@ -27,12 +27,12 @@ public static class ShapesJob
 {
     /// <summary>Default training options for the shapes model (docs/performance.md gives the measured time).</summary>
     /// <remarks>
-    /// The bundled model mostly fails by ignoring its prompt (it was pretrained on noisy captions), a choice made in the
+    /// The bundled model mostly fails by ignoring its prompt (its pretraining ended on noisy captions), a choice made in the
     /// first denoising steps. So the SDE explores only there: a MixGRPO window pinned to steps 0–3 of 10 (its range equals
     /// its size), every window step trained, the rest sampled by the ODE as at evaluation. That credits the reward to the
     /// steps that decide it; with the SDE on all steps the held-out reward rose about half as fast. The KL term to the
     /// frozen pretrained model stays: without it RL learned to paint floods of the requested colours. The learning rate is
-    /// 3e-4: on the clean-image model of 40×40 images, 1e-4 raised the training reward by about 0.05 in 50 steps, 3e-4 by
+    /// 3e-4: on a clean-image model of 40×40 images, 1e-4 raised the training reward by about 0.05 in 50 steps, 3e-4 by
     /// about 0.10 (docs/shapes-model.md). Old log-probs come from the rollout, which on CPU is bit-identical to recomputing
     /// them (<c>rollout/old_log_prob_mismatch</c> = 0).
     /// </remarks>

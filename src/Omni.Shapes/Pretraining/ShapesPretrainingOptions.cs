@@ -15,8 +15,8 @@ public sealed record ShapesPretrainingOptions
     public string? CheckpointFolder { get; init; }
     /// <summary>The seed of the initial weights, the data and the noise.</summary>
     public long Seed { get; init; }
-    /// <summary>Optimizer steps (the default took 6 min 22 s on one libtorch thread of a busy 2-core machine; docs/shapes-model.md).</summary>
-    public int Steps { get; init; } = 3000;
+    /// <summary>Optimizer steps (the default took 29 min 11 s on one libtorch thread of a busy 2-core machine; docs/shapes-model.md).</summary>
+    public int Steps { get; init; } = 6000;
     /// <summary>Images per step.</summary>
     public int BatchSize { get; init; } = 48;
     /// <summary>Peak learning rate of AdamW.</summary>
@@ -32,17 +32,18 @@ public sealed record ShapesPretrainingOptions
     /// <summary>Probability that a sample's prompt is replaced by the empty prompt (teaches the unconditional model for CFG).</summary>
     public double TextDropout { get; init; } = 0.1;
     /// <summary>
-    /// Probability that an image is paired with the caption of another, random training prompt. The bundled model is
-    /// pretrained on such noisy pairs, as models pretrained on web alt text are: sampled without guidance it then
-    /// ignores its prompt about that often, which is what classifier-free guidance, or RL fine-tuning, corrects.
+    /// Probability that an image is paired with the caption of another, random training prompt (from
+    /// <see cref="CaptionNoiseStart"/> on). The bundled model's last third is trained on such noisy pairs, as models
+    /// further trained on web alt text are: sampled without guidance it then often ignores its prompt, which is what
+    /// classifier-free guidance, or RL fine-tuning, corrects.
     /// </summary>
-    public double CaptionNoise { get; init; } = 0.5;
+    public double CaptionNoise { get; init; } = 0.8;
     /// <summary>
     /// The first step whose captions are noisy (<see cref="CaptionNoise"/>); the steps before it see only true captions.
     /// Clean captions first teach the text pathway quickly; the noisy tail then teaches the model that a caption is
     /// right only part of the time, as further training on web alt text does.
     /// </summary>
-    public int CaptionNoiseStart { get; init; }
+    public int CaptionNoiseStart { get; init; } = 4000;
     /// <summary>
     /// What the loss compares: the predicted clean image with the true one (the default, which drew crisp icons within
     /// 1000 steps), or the velocity it implies with the flow's.
