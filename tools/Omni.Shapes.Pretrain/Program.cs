@@ -1,5 +1,5 @@
 // Pretrains, evaluates and times the bundled shapes model. The lead folds this into the omni CLI as `omni pretrain`.
-//   train  out=models/omni-shapes-tiny steps=4000 batch=48 lr=1e-3 noise=0.5 seed=0 [patch=4 layers=4 heads=2 headdim=48 snapshot=500]
+//   train  out=models/omni-shapes-tiny steps=6000 batch=48 lr=1e-3 noise=0.8 noisestart=4000 seed=0 [loss=x|v threads=N patch=10 layers=4 heads=2 headdim=48 snapshot=500]
 //   eval   folder=models/omni-shapes-tiny [steps=10 cfg=3 seeds=2 eta=0]
 //   grid   folder=… [rows=8 seeds=4 ppm=grid.ppm cfg=3]
 //   time   [patch=4 layers=4 heads=2 headdim=48 batch=48 n=5]
@@ -21,7 +21,7 @@ double D(string key, double fallback) => double.Parse(S(key, fallback.ToString(C
 
 set_num_threads(I("threads", Environment.ProcessorCount));
 var text = new ShapesTextEncoderConfig { VocabSize = Omni.Shapes.World.ShapesVocabulary.Words.Count, MaxPositionEmbeddings = Omni.Shapes.World.ShapesVocabulary.MaxTokens };
-var denoiser = ShapesDenoiser.Tiny(patchSize: I("patch", 4), layers: I("layers", 4), heads: I("heads", 2), headDim: I("headdim", 48));
+var denoiser = ShapesDenoiser.Tiny(imageSize: I("size", 40), patchSize: I("patch", 10), layers: I("layers", 4), heads: I("heads", 2), headDim: I("headdim", 48));
 var training = new ShapesPretrainingOptions
 {
     OutputFolder = S("out", "models/omni-shapes-tiny"),
@@ -31,6 +31,9 @@ var training = new ShapesPretrainingOptions
     LearningRate = D("lr", 1e-3),
     WarmupSteps = I("warmup", 100),
     CaptionNoise = D("noise", new ShapesPretrainingOptions { OutputFolder = "-" }.CaptionNoise),
+    Loss = S("loss", "x") == "v" ? PretrainingLoss.Velocity : PretrainingLoss.CleanImage,
+    LogitMean = D("logitmean", 0),
+    CaptionNoiseStart = I("noisestart", new ShapesPretrainingOptions { OutputFolder = "-" }.CaptionNoiseStart),
     CheckpointEvery = I("checkpoint", 100),
     SnapshotEvery = I("snapshot", 0),
     TextEncoder = text,

@@ -19,7 +19,7 @@ public static class ShapesDenoiser
     /// A tiny pixel-space MMDiT for <paramref name="imageSize"/>² RGB images conditioned on a text encoder of width
     /// <paramref name="textWidth"/> and pooled width <paramref name="pooledWidth"/>.
     /// </summary>
-    public static Sd3Config Tiny(int imageSize = 32, int textWidth = 64, int pooledWidth = 64, int patchSize = 4,
+    public static Sd3Config Tiny(int imageSize = 40, int textWidth = 64, int pooledWidth = 64, int patchSize = 10,
                                  int layers = 4, int heads = 2, int headDim = 48) => new()
     {
         SampleSize = imageSize,

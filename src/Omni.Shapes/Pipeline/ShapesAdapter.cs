@@ -9,7 +9,8 @@ namespace Omni.Shapes.Pipeline;
 
 /// <summary>
 /// The shapes model's adapter pair, registered under every algorithm of <see cref="ObjectiveRegistry.Default"/> (one model call
-/// serves the reverse-trajectory, paired-preference and forward-process flows alike). The denoiser is an SD3 MMDiT, so the model call is
+/// serves the reverse-trajectory, paired-preference and forward-process flows alike). The denoiser is an SD3 MMDiT that predicts
+/// the clean image (<see cref="SamplePrediction"/>: the adapter hands the scheduler the velocity it implies), and the model call is
 /// SD3's (raw 0–1000 timesteps, <c>pooled_prompt_embeds</c> required, batched CFG <c>neg + g·(pos − neg)</c> from
 /// the empty prompt when <c>guidance_scale &gt; 1</c>); the latents are the images themselves, (B, 3, H, W) in
 /// [−1, 1] whatever <c>vae_scale_factor</c> says, and the adapter's decoder maps them to [0, 1] (<see cref="ShapesImages.Decode"/>).
@@ -19,10 +20,17 @@ public static class ShapesAdapter
     /// <summary>The registry key.</summary>
     public static readonly AdapterKey Key = new(ShapesPipeline.ClassName, "flow_grpo");
 
-    /// <summary>The training adapter: SD3 FlowGRPO's functions under their own name.</summary>
+    /// <summary>
+    /// The training adapter: SD3 FlowGRPO's functions under their own name, with the forward call reading the denoiser's
+    /// output as a clean image and handing the scheduler the velocity it implies (<see cref="SamplePrediction"/>). CFG
+    /// commutes with that conversion (it is affine in the prediction, with the same latents and σ), so SD3's guided
+    /// prediction is converted once.
+    /// </summary>
     public static TrainingAdapter Training { get; } = Sd3FlowGrpo.Training with
     {
         Name = "OmniShapesFlowGRPO",
+        Forward = (module, config, positive, negative) => SamplePrediction.Velocity(
+            positive.Tensor("hidden_states"), Sd3FlowGrpo.Training.Forward(module, config, positive, negative), positive.Tensor("timestep")),
         // Pixel space: the "latents" are the image in [-1, 1].
         BuildDecoder = _ => Decoding.With(ShapesImages.Decode),
     };

@@ -76,6 +76,7 @@ public static class ShapesPipelineFolder
                        ? Right<OmniError, Unit>(unit)
                        : Left<OmniError, Unit>(new OmniError(ErrorKind.NotSupported,
                            $"'{folder}' holds a {index.Architecture}, not an {ShapesPipeline.ClassName}."))
+                   from prediction in CheckPrediction(folder)
                    from scheduler in ModelFolder.ReadSchedulerConfig(folder).ToEither()
                        .MapLeft(errors => errors.Head with { Message = string.Join(" ", errors.Map(e => e.Message)) })
                    from pipeline in LoadModules(folder, scheduler)
@@ -86,6 +87,23 @@ public static class ShapesPipelineFolder
             return Left<OmniError, ShapesPipeline>(OmniError.Invalid($"'{folder}' is not a loadable {ShapesPipeline.ClassName} folder: {e.Message}"));
         }
     }
+
+    // The denoiser's output is read as a clean image (SamplePrediction); a folder whose model predicts something else
+    // (the velocity models Omni bundled before) would sample garbage, so it is refused with what to do.
+    private static Either<OmniError, Unit> CheckPrediction(string folder)
+    {
+        using var index = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, ModelFolder.ModelIndex)));
+        var found = index.RootElement.TryGetProperty(PredictionKey, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        return found == SamplePrediction.PredictionType
+            ? Right<OmniError, Unit>(unit)
+            : Left<OmniError, Unit>(new OmniError(ErrorKind.NotSupported,
+                $"'{folder}' has {(found is null ? $"no \"{PredictionKey}\"" : $"\"{PredictionKey}\": \"{found}\"")} in model_index.json; " +
+                $"the shapes pipeline's denoiser predicts the clean image (\"{PredictionKey}\": \"{SamplePrediction.PredictionType}\"). " +
+                "A folder saved by an older Omni holds a velocity model: recreate it with `omni pretrain --out <folder>`."));
+    }
+
+    /// <summary>The <c>model_index.json</c> key naming what the denoiser predicts.</summary>
+    public const string PredictionKey = "prediction_type";
 
     private static Either<OmniError, ShapesPipeline> LoadModules(string folder, SchedulerConfig scheduler)
     {
@@ -118,6 +136,7 @@ public static class ShapesPipelineFolder
             ["transformer"] = new JsonArray("diffusers", ShapesDenoiser.ClassName),
             ["vae"] = new JsonArray(null, null),
             ["image_size"] = pipeline.ImageSize,
+            [PredictionKey] = SamplePrediction.PredictionType,
         }.ToJsonString(options));
         Write(Path.Combine(folder, ModelFolder.SchedulerConfigPath), SchedulerJson(pipeline.Scheduler));
         Write(Path.Combine(folder, "text_encoder", "config.json"), pipeline.TextEncoder.Config.ToJson());

@@ -1,3 +1,4 @@
+using Omni.Shapes.Model;
 using Omni.Shapes.Pipeline;
 using static TorchSharp.torch;
 
@@ -5,8 +6,9 @@ namespace Omni.Shapes.Pretraining;
 
 /// <summary>
 /// The rectified-flow (flow-matching) objective the bundled model is pretrained with:
-/// <c>x_σ = (1 − σ)·x₀ + σ·ε</c>, the model predicts the velocity <c>v = ε − x₀</c> at timestep <c>1000·σ</c>
-/// (the SD3 transformer's scale), and the loss is the mean squared error. σ is logit-normal, SD3's training density.
+/// <c>x_σ = (1 − σ)·x₀ + σ·ε</c>; the model predicts the clean image at timestep <c>1000·σ</c> (the SD3 transformer's
+/// scale), and the loss is the mean squared error of the velocity it implies (<see cref="SamplePrediction"/>) against
+/// <c>v = ε − x₀</c>. σ is logit-normal, SD3's training density.
 /// </summary>
 public static class RectifiedFlow
 {
@@ -29,12 +31,25 @@ public static class RectifiedFlow
     /// images <paramref name="x0"/> (B, 3, H, W) in [−1, 1] with prompts <paramref name="tokens"/> (B, L), given the
     /// noise and σ.
     /// </summary>
-    public static Tensor Loss(ShapesPipeline pipeline, Tensor tokens, Tensor x0, Tensor noise, Tensor sigmas)
+    public static Tensor Loss(ShapesPipeline pipeline, Tensor tokens, Tensor x0, Tensor noise, Tensor sigmas, PretrainingLoss kind = PretrainingLoss.CleanImage)
     {
         using var scope = NewDisposeScope();
         var (embeds, pooled) = pipeline.TextEncoder.forward(tokens);
         var noised = Noise(x0, noise, sigmas);
-        var velocity = pipeline.Transformer.forward(noised, embeds, pooled, sigmas * 1000f);
-        return nn.functional.mse_loss(velocity, noise - x0).MoveToOuterDisposeScope();
+        var timesteps = sigmas * 1000f;
+        var sample = pipeline.Transformer.forward(noised, embeds, pooled, timesteps);
+        var loss = kind == PretrainingLoss.CleanImage
+            ? nn.functional.mse_loss(sample, x0)
+            : nn.functional.mse_loss(SamplePrediction.Velocity(noised, sample, timesteps), noise - x0);
+        return loss.MoveToOuterDisposeScope();
     }
+}
+
+/// <summary>What the pretraining loss compares.</summary>
+public enum PretrainingLoss
+{
+    /// <summary>The predicted clean image against the true one (every σ weighs the same): the bundled model's loss.</summary>
+    CleanImage,
+    /// <summary>The velocity the predicted clean image implies against the flow's (weighs each σ by 1/σ², clamped).</summary>
+    Velocity,
 }

@@ -88,13 +88,13 @@ public static class ShapesPretraining
     {
         using var scope = NewDisposeScope();
         var stepSeed = StepSeed(options.Seed, step);
-        using var batch = PretrainingBatch.Draw(new System.Random((int)(stepSeed & int.MaxValue)), options.BatchSize, pipeline.ImageSize, options.TextDropout, options.CaptionNoise);
+        using var batch = PretrainingBatch.Draw(new System.Random((int)(stepSeed & int.MaxValue)), options.BatchSize, pipeline.ImageSize, options.TextDropout, options.CaptionNoiseAt(step));
         using var generator = Generators.Seeded((long)(stepSeed >> 1));
         var device = pipeline.Device;
         var noise = randn(batch.Images.shape, ScalarType.Float32, CPU, generator: generator).to(device);
         var sigmas = RectifiedFlow.SampleSigmas(options.BatchSize, generator, options.LogitMean, options.LogitStd).to(device);
         optimizer.zero_grad();
-        var loss = RectifiedFlow.Loss(pipeline, batch.Tokens.to(device), batch.Images.to(device), noise, sigmas);
+        var loss = RectifiedFlow.Loss(pipeline, batch.Tokens.to(device), batch.Images.to(device), noise, sigmas, options.Loss);
         loss.backward();
         if (options.MaxGradNorm > 0) nn.utils.clip_grad_norm_(parameters, options.MaxGradNorm);
         optimizer.step();

@@ -15,8 +15,8 @@ public sealed record ShapesPretrainingOptions
     public string? CheckpointFolder { get; init; }
     /// <summary>The seed of the initial weights, the data and the noise.</summary>
     public long Seed { get; init; }
-    /// <summary>Optimizer steps (the default takes about 15 minutes on 2 idle CPU cores).</summary>
-    public int Steps { get; init; } = 4000;
+    /// <summary>Optimizer steps (the default took 29 min 11 s on one libtorch thread of a busy 2-core machine; docs/shapes-model.md).</summary>
+    public int Steps { get; init; } = 6000;
     /// <summary>Images per step.</summary>
     public int BatchSize { get; init; } = 48;
     /// <summary>Peak learning rate of AdamW.</summary>
@@ -32,11 +32,23 @@ public sealed record ShapesPretrainingOptions
     /// <summary>Probability that a sample's prompt is replaced by the empty prompt (teaches the unconditional model for CFG).</summary>
     public double TextDropout { get; init; } = 0.1;
     /// <summary>
-    /// Probability that an image is paired with the caption of another, random training prompt. The bundled model is
-    /// pretrained on such noisy pairs, as models pretrained on web alt text are: sampled without guidance it then
-    /// ignores its prompt about that often, which is what classifier-free guidance, or RL fine-tuning, corrects.
+    /// Probability that an image is paired with the caption of another, random training prompt (from
+    /// <see cref="CaptionNoiseStart"/> on). The bundled model's last third is trained on such noisy pairs, as models
+    /// further trained on web alt text are: sampled without guidance it then often ignores its prompt, which is what
+    /// classifier-free guidance, or RL fine-tuning, corrects.
     /// </summary>
-    public double CaptionNoise { get; init; } = 0.5;
+    public double CaptionNoise { get; init; } = 0.8;
+    /// <summary>
+    /// The first step whose captions are noisy (<see cref="CaptionNoise"/>); the steps before it see only true captions.
+    /// Clean captions first teach the text pathway quickly; the noisy tail then teaches the model that a caption is
+    /// right only part of the time, as further training on web alt text does.
+    /// </summary>
+    public int CaptionNoiseStart { get; init; } = 4000;
+    /// <summary>
+    /// What the loss compares: the predicted clean image with the true one (the default, which drew crisp icons within
+    /// 1000 steps), or the velocity it implies with the flow's.
+    /// </summary>
+    public PretrainingLoss Loss { get; init; } = PretrainingLoss.CleanImage;
     /// <summary>Mean of the logit-normal σ distribution (SD3's training density).</summary>
     public double LogitMean { get; init; }
     /// <summary>Standard deviation of the logit-normal σ distribution.</summary>
@@ -73,6 +85,7 @@ public sealed record ShapesPretrainingOptions
         if (WeightDecay < 0) problems.Add($"weight decay must be non-negative, got {WeightDecay}.");
         if (TextDropout is < 0 or > 1) problems.Add($"text dropout must be in [0, 1], got {TextDropout}.");
         if (CaptionNoise is < 0 or >= 1) problems.Add($"caption noise must be in [0, 1), got {CaptionNoise}.");
+        if (CaptionNoiseStart < 0) problems.Add($"the first noisy-caption step must be non-negative, got {CaptionNoiseStart}.");
         if (!(LogitStd > 0)) problems.Add($"the logit-normal std must be positive, got {LogitStd}.");
         if (Denoiser.JointAttentionDim != TextEncoder.HiddenSize)
             problems.Add($"the denoiser's joint_attention_dim ({Denoiser.JointAttentionDim}) must equal the text encoder's hidden_size ({TextEncoder.HiddenSize}).");
@@ -81,6 +94,9 @@ public sealed record ShapesPretrainingOptions
         problems.AddRange(TextEncoder.Problems());
         return problems;
     }
+
+    /// <summary>The caption noise of step <paramref name="step"/> (0-based): none before <see cref="CaptionNoiseStart"/>, <see cref="CaptionNoise"/> from it on.</summary>
+    public double CaptionNoiseAt(int step) => step < CaptionNoiseStart ? 0 : CaptionNoise;
 
     /// <summary>The learning rate of step <paramref name="step"/> (0-based): linear warm-up, then cosine decay.</summary>
     public double LearningRateAt(int step)

@@ -10,7 +10,7 @@ namespace Omni.Shapes.World;
 public static class ShapesRenderer
 {
     /// <summary>The image side the bundled model uses.</summary>
-    public const int DefaultSize = 32;
+    public const int DefaultSize = 40;
 
     /// <summary>A square image of side <paramref name="size"/> showing <paramref name="prompt"/>, the layout drawn from <paramref name="rng"/>.</summary>
     /// <exception cref="ArgumentException">The prompt is outside the world or the size is below <see cref="ShapeLayout.MinImageSize"/>.</exception>

@@ -17,11 +17,13 @@ public static class ShapesReward
     public const double PositionMargin = 0.1;
 
     /// <summary>
-    /// Regions larger than this share of the image (twice the largest object the world draws, a quarter of the side
-    /// squared) are not objects: they keep their colour but match no group and no shape. Without the limit, RL learned
-    /// to paint one flood per requested colour, which passes for "one object" of any shape.
+    /// Regions larger than this many pixels in an image of side <paramref name="imageSize"/> (twice the area of the
+    /// objects the world draws, <see cref="ShapeLayout.ObjectSize"/> squared) are not objects: they keep their colour but
+    /// match no group and no shape. Without the limit, RL learned to paint one flood per requested colour, which passes
+    /// for "one object" of any shape.
     /// </summary>
-    public const double MaxObjectAreaShare = 2.0 / 16;
+    public static int MaxObjectArea(int imageSize) =>
+        2 * ShapeLayout.ObjectSize(Math.Max(imageSize, ShapeLayout.MinImageSize)) * ShapeLayout.ObjectSize(Math.Max(imageSize, ShapeLayout.MinImageSize));
 
     /// <summary>The reward as a function: the <see cref="ShapesScore.Total"/> of each sample.</summary>
     /// <remarks>Every prompt is parsed before anything is scored; an unparseable one throws <see cref="ArgumentException"/> naming it.</remarks>
@@ -42,7 +44,7 @@ public static class ShapesReward
     {
         ArgumentNullException.ThrowIfNull(prompt);
         var groups = prompt.Groups;
-        var largest = MaxObjectAreaShare * imageSize * imageSize;
+        var largest = MaxObjectArea(imageSize);
         var objects = found.Where(o => o.Area <= largest).ToImmutableArray();
         var members = groups.Select(g => MembersOf(g, groups, objects)).ToArray();
 

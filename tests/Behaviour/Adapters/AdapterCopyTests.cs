@@ -32,13 +32,16 @@ public sealed class AdapterCopyTests
     }
 
     [Fact]
-    public void The_shapes_adapter_is_sd3s_under_its_own_name_and_nothing_else()
+    public void The_shapes_adapter_is_sd3s_under_its_own_name_with_only_its_forward_and_decoder_changed()
     {
         var shapes = Omni.Shapes.Pipeline.ShapesAdapter.Training;
         var sd3 = Omni.Models.Adapters.Sd3FlowGrpo.Training;
         Assert.Equal("OmniShapesFlowGRPO", shapes.Name);
-        // Besides its name, only its decoder differs: its latents are the pixels themselves (SD3's is the folder's VAE).
-        Assert.Equal(sd3 with { Name = shapes.Name, BuildDecoder = shapes.BuildDecoder }, shapes);
+        // Besides its name, only its forward call (the denoiser predicts the clean image; the forward hands on the velocity
+        // it implies, tests/Behaviour/ShapesModel/SamplePredictionTests.cs) and its decoder differ: its latents are the
+        // pixels themselves (SD3's is the folder's VAE).
+        Assert.NotSame(sd3.Forward, shapes.Forward);
+        Assert.Equal(sd3 with { Name = shapes.Name, Forward = shapes.Forward, BuildDecoder = shapes.BuildDecoder }, shapes);
         var config = new Omni.Algebra.Config.DiffusionModelConfig { Path = "", Architecture = Omni.Shapes.Pipeline.ShapesAdapter.Key.Architecture };
         Assert.Same(Decoding.FolderVae, sd3.BuildDecoder(config));
         Assert.Equal(Omni.Shapes.Model.ShapesImages.Decode, Assert.IsType<Decoding.Custom>(shapes.BuildDecoder(config)).Decode);

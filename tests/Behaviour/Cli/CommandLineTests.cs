@@ -48,7 +48,7 @@ public sealed class CommandLineTests : IDisposable
         Assert.True(grid.Width > 2 * 32 && grid.Height > 2 * 32, $"grid is {grid.Width}×{grid.Height}");
         using var trajectory = Omni.Effects.Safetensors.SafetensorsFile.Open(Path.Combine(output, "trajectory.safetensors"));
         Assert.Equal(new long[] { 4, 9 }, trajectory.Entries["log_probs"].Shape);
-        Assert.Equal(new long[] { 4, 10, 3, 32, 32 }, trajectory.Entries["latents"].Shape);
+        Assert.Equal(new long[] { 4, 10, 3, 40, 40 }, trajectory.Entries["latents"].Shape);
         using var logProbs = trajectory.Read("log_probs");
         Assert.True(logProbs.isfinite().all().item<bool>(), "log-probs of an η > 0 trajectory must be finite");
         Assert.Contains("a green triangle", trajectory.Metadata["prompts"]);

@@ -85,7 +85,7 @@ public sealed class ObjectiveCommandTests : IDisposable
             var noise = NoiseSource.Seeded(1);
             using (no_grad())
                 foreach (var p in pipeline.Transformer.parameters().Where(p => p.dim() > 1))
-                    p.add_(noise.Draw(p.shape) * (0.3 * p.std().item<float>()));
+                    p.add_(noise.Draw(p.shape) * (Perturbation * p.std().item<float>()));
             ShapesPipelineFolder.Save(pipeline, student);
         }
         foreach (var (loss, metric) in new[] { ("distill_kl", "actor/distill_kl_loss"), ("distill_fm_mse", "actor/distill_fm_mse_loss") })
@@ -100,6 +100,11 @@ public sealed class ObjectiveCommandTests : IDisposable
             Assert.True(values[^1] < 0.8 * values[0], $"{loss}: {metric} should fall, got {string.Join(", ", values.Select(v => v.ToString("G4")))}");
         }
     }
+
+    // Each weight matrix moves by this many of its standard deviations. The clean-image model of issue 16 shrugs off 0.3
+    // (distill_kl's loss stayed at its step-to-step noise, about 7e-5, over four steps); 1.0 gives the teacher something
+    // to correct.
+    private const float Perturbation = 1.0f;
 
     [Theory]
     [InlineData("dpo with groups of one", "GroupSize", "actor_rollout_ref:model:algorithm=dpo", "training:GroupSize=1")]

@@ -53,6 +53,10 @@ public sealed class OmniProcess : IDisposable
     public static (int Code, string Output, string Error) Run(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args) =>
         Run(workingDirectory, environment, TimeSpan.FromMinutes(3), args);
 
+    /// <summary>Runs omni to completion, killing it after <paramref name="timeout"/> (a guard against a hang; a shared 2-core machine is slow).</summary>
+    public static (int Code, string Output, string Error) Run(string workingDirectory, TimeSpan timeout, params string[] args) =>
+        Run(workingDirectory, null, timeout, args);
+
     /// <summary>Runs to completion; <paramref name="timeout"/> only guards against a hang (a shared 2-core machine is slow).</summary>
     public static (int Code, string Output, string Error) Run(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, TimeSpan timeout, params string[] args)
     {

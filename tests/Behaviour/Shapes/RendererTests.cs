@@ -11,6 +11,7 @@ public sealed class RendererTests
 
     [Theory]
     [InlineData(32)]
+    [InlineData(40)]
     [InlineData(48)]
     [InlineData(64)]
     public void Layouts_stay_in_bounds_apart_and_on_their_side_of_the_relation(int size)
@@ -20,19 +21,26 @@ public sealed class RendererTests
                 AssertValid(prompt, ShapeLayout.Place(prompt, size, new Random(seed)), size);
     }
 
-    [Theory]
-    [InlineData(24)]
-    [InlineData(32)]
-    [InlineData(48)]
-    [InlineData(64)]
-    public void The_fallback_layout_is_valid_for_every_prompt(int size)
+    [Fact]
+    public void Every_prompt_fits_and_its_clean_render_scores_at_least_095_at_the_smallest_size()
     {
         foreach (var prompt in ShapesWorld.AllPrompts)
         {
-            var layout = ShapeLayout.Fallback(prompt, size);
-            AssertValid(prompt, layout, size);
-            Assert.True(ShapesReward.Evaluate(prompt, ShapesRenderer.Draw(layout, size)).Total >= 0.95, $"{prompt} at {size}");
+            var layout = ShapeLayout.Place(prompt, ShapeLayout.MinImageSize, new Random(prompt.Text.Length));
+            AssertValid(prompt, layout, ShapeLayout.MinImageSize);
+            Assert.True(ShapesReward.Evaluate(prompt, ShapesRenderer.Draw(layout, ShapeLayout.MinImageSize)).Total >= 0.95, prompt.Text);
         }
+    }
+
+    [Fact]
+    public void Objects_land_in_every_cell_of_their_region()
+    {
+        // "a red circle above a blue square": the circle in one of the 8 upper cells, the square in one of the 8 lower ones.
+        var prompt = ShapesPrompt.Parse("a red circle above a blue square").OrThrow();
+        var cells = Enumerable.Range(0, 400).Select(seed => ShapeLayout.Place(prompt, 48, new Random(seed)))
+            .SelectMany(l => l.Select(o => (o.Group, X: o.Left / 12, Y: o.Top / 12))).ToHashSet();
+        Assert.Equal(16, cells.Count);
+        Assert.All(cells, c => Assert.Equal(c.Group == 0, c.Y < 2));
     }
 
     private static void AssertValid(ShapesPrompt prompt, IReadOnlyList<PlacedObject> layout, int size)
@@ -40,7 +48,9 @@ public sealed class RendererTests
         Assert.Equal(prompt.ObjectCount, layout.Count);
         foreach (var o in layout)
         {
-            Assert.InRange(o.Size, ShapeLayout.MinObjectSize(size), ShapeLayout.MaxObjectSize(size));
+            Assert.Equal(ShapeLayout.ObjectSize(size), o.Size);
+            Assert.Equal(ShapeLayout.Margin(size), (o.Left - ShapeLayout.GridOrigin(size)) % ShapeLayout.CellSize(size));   // in a cell
+            Assert.Equal(ShapeLayout.Margin(size), (o.Top - ShapeLayout.GridOrigin(size)) % ShapeLayout.CellSize(size));
             Assert.InRange(o.Left, 0, size - o.Size);
             Assert.InRange(o.Top, 0, size - o.Size);
             Assert.Equal(prompt.Groups[o.Group].Colour, o.Colour);
@@ -108,7 +118,7 @@ public sealed class RendererTests
     [Fact]
     public void Too_small_images_and_prompts_outside_the_world_are_rejected()
     {
-        Assert.Throws<ArgumentOutOfRangeException>(() => ShapesRenderer.Render(TwoRedCirclesAboveABlueSquare, 16, new Random(0)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ShapesRenderer.Render(TwoRedCirclesAboveABlueSquare, ShapeLayout.MinImageSize - 1, new Random(0)));
         var tooMany = new ShapesPrompt(new ObjectGroup(3, ShapeColour.Red, ShapeKind.Circle), Relation.Above, new ObjectGroup(3, ShapeColour.Blue, ShapeKind.Square));
         Assert.Throws<ArgumentException>(() => ShapesRenderer.Render(tooMany, 32, new Random(0)));
     }

@@ -127,7 +127,7 @@ public sealed class RewardTests
         var rng = new Random(11);
         foreach (var prompt in ShapesWorld.AllPrompts.Where((_, i) => i % 3 == 0))
         {
-            var noisy = ImageDistortions.GaussianNoise(ShapesRenderer.Render(prompt, 32, rng), 20, rng);
+            var noisy = ImageDistortions.GaussianNoise(ShapesRenderer.Render(prompt, ShapesRenderer.DefaultSize, rng), 20, rng);
             var score = ShapesReward.Evaluate(prompt, noisy);
             Assert.True(score.Total >= 0.9, $"{prompt}: {score}");
         }
@@ -138,7 +138,7 @@ public sealed class RewardTests
     {
         var rng = new Random(13);
         var totals = ShapesWorld.AllPrompts.Where((_, i) => i % 3 == 0)
-            .Select(p => ShapesReward.Evaluate(p, ImageDistortions.BoxBlur(ShapesRenderer.Render(p, 32, rng))).Total)
+            .Select(p => ShapesReward.Evaluate(p, ImageDistortions.BoxBlur(ShapesRenderer.Render(p, ShapesRenderer.DefaultSize, rng))).Total)
             .ToArray();
         Assert.True(totals.Average() >= 0.9, $"mean {totals.Average():F3}, min {totals.Min():F3}");
     }

@@ -39,14 +39,14 @@ public sealed class ShapesAdapterTests
         using var trajectory = rollout.Run(new RolloutContext(pipeline.Transformer, schedule, config, request))
             .Match(t => t, e => throw new Xunit.Sdk.XunitException(e.Message));
 
-        Assert.Equal(new long[] { 2, 4, 3, 32, 32 }, trajectory.Latents.shape);   // 3 SDE steps + the entering latent
+        Assert.Equal(new long[] { 2, 4, 3, 40, 40 }, trajectory.Latents.shape);   // 3 SDE steps + the entering latent
         Assert.Equal(new long[] { 2, 3 }, trajectory.LogProbs.shape);
         Assert.True(trajectory.LogProbs.isfinite().all().item<bool>());
         // The rollout does not decode; the adapter's decoder (run once, by the trainer) maps pixel-space latents to images.
         Assert.Null(trajectory.Decoded);
         var decoder = Assert.IsType<Decoding.Custom>(ShapesAdapter.Training.BuildDecoder(config));
         using var images = decoder.Decode(trajectory.FinalLatents);
-        Assert.Equal(new long[] { 2, 3, 32, 32 }, images.shape);
+        Assert.Equal(new long[] { 2, 3, 40, 40 }, images.shape);
         Assert.True(images.min().item<float>() >= 0 && images.max().item<float>() <= 1);
 
         var batch = trajectory.ToMicroBatch();

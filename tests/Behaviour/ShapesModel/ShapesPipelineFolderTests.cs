@@ -54,6 +54,29 @@ public sealed class ShapesPipelineFolderTests
     }
 
     [Fact]
+    public void A_folder_whose_denoiser_predicts_velocity_is_refused_with_what_to_do()
+    {
+        var folder = Directory.CreateTempSubdirectory("omni-shapes-").FullName;
+        try
+        {
+            using (var original = TinyShapes.Create()) ShapesPipelineFolder.Save(original, folder);
+            var index = Path.Combine(folder, "model_index.json");
+            Assert.Contains("\"prediction_type\": \"sample\"", File.ReadAllText(index));
+            // What the velocity models bundled before this format wrote: no prediction_type at all.
+            File.WriteAllText(index, File.ReadAllText(index).Replace("\"prediction_type\": \"sample\"", "\"prediction_note\": \"none\""));
+            var error = ShapesPipelineFolder.Load(folder).Match(_ => "loaded", e => e.Message);
+            Assert.Contains("no \"prediction_type\"", error);
+            Assert.Contains("omni pretrain", error);
+            File.WriteAllText(index, File.ReadAllText(index).Replace("\"prediction_note\": \"none\"", "\"prediction_type\": \"flow\""));
+            Assert.Contains("\"prediction_type\": \"flow\"", ShapesPipelineFolder.Load(folder).Match(_ => "loaded", e => e.Message));
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Loading_a_folder_of_another_pipeline_is_an_error()
     {
         using var other = new Support.TestModelFolder();

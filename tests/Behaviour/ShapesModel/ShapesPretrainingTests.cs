@@ -28,7 +28,7 @@ public sealed class ShapesPretrainingTests
         var options = Options("unused", 10) with { LearningRate = 3e-3 };
         var parameters = ShapesPretraining.Parameters(pipeline);
         using var optimizer = optim.AdamW(parameters, options.LearningRate);
-        using var batch = PretrainingBatch.Draw(new System.Random(0), 8, 32, textDropout: 0);
+        using var batch = PretrainingBatch.Draw(new System.Random(0), 8, pipeline.ImageSize, textDropout: 0);
         using var generator = Generators.Seeded(0);
         using var noise = randn(batch.Images.shape, ScalarType.Float32, CPU, generator: generator);
         using var sigmas = RectifiedFlow.SampleSigmas(8, generator);
@@ -42,6 +42,29 @@ public sealed class ShapesPretrainingTests
         for (var i = 0; i < 10; i++) ShapesPretraining.Step(pipeline, optimizer, parameters, options, step: 0);   // step 0's batch every time
         var after = FixedLoss();
         Assert.True(after < 0.9 * before, $"loss {before} → {after}");
+    }
+
+    [Fact]
+    public void The_clean_image_loss_compares_the_prediction_with_the_image_and_the_velocity_loss_with_the_flow()
+    {
+        using var pipeline = TinyShapes.Create(seed: 6);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        using var batch = PretrainingBatch.Draw(new System.Random(1), 4, pipeline.ImageSize, textDropout: 0);
+        using var generator = Generators.Seeded(1);
+        using var noise = randn(batch.Images.shape, ScalarType.Float32, CPU, generator: generator);
+        using var sigmas = tensor(new[] { 0.2f, 0.4f, 0.6f, 0.9f });
+        using var noised = RectifiedFlow.Noise(batch.Images, noise, sigmas);
+        var (embeds, pooled) = pipeline.TextEncoder.forward(batch.Tokens);
+        using var sample = pipeline.Transformer.forward(noised, embeds, pooled, sigmas * 1000f);
+        // Independent restatement: x̂ against x₀, and (x_σ − x̂)/σ against ε − x₀ (no σ here is under the clamp).
+        var cleanExpected = (sample - batch.Images).pow(2).mean().item<float>();
+        var velocityExpected = ((noised - sample) / sigmas.view(-1, 1, 1, 1) - (noise - batch.Images)).pow(2).mean().item<float>();
+        using var clean = RectifiedFlow.Loss(pipeline, batch.Tokens, batch.Images, noise, sigmas, PretrainingLoss.CleanImage);
+        using var velocity = RectifiedFlow.Loss(pipeline, batch.Tokens, batch.Images, noise, sigmas, PretrainingLoss.Velocity);
+        Assert.Equal(cleanExpected, clean.item<float>(), 1e-4f);
+        Assert.Equal(velocityExpected, velocity.item<float>(), 1e-3f * velocityExpected);
+        Assert.Equal(PretrainingLoss.CleanImage, Options("unused", 1).Loss);
     }
 
     [Fact]
