@@ -25,10 +25,26 @@ public sealed class DistributedTrainingTests : IDisposable
     public DistributedTrainingTests()
     {
         _model = Path.Combine(_work, "tiny-model");
+        SaveTrainableTinyModel(_model);
+    }
+
+    /// <summary>
+    /// Writes the tiny shapes model, moved off its adaLN-zero start by seeded noise (std 0.05) so that every parameter
+    /// receives a gradient from the first step and the clean image it predicts depends on its input. A zero-start
+    /// clean-image model draws the same flat picture from every noise: its images' JPEG sizes then tie within a group to
+    /// the byte, and one byte decides the group's advantages and DPO's pairs, so runs that differ by float rounding part
+    /// ways after a step.
+    /// </summary>
+    internal static void SaveTrainableTinyModel(string folder)
+    {
         using var pipeline = TinyShapes.Create(seed: 3);
-        // Off the adaLN-zero start, so every parameter receives a gradient from the first step.
-        using (no_grad()) foreach (var p in pipeline.Transformer.parameters()) p.add_(0.01f);
-        ShapesPipelineFolder.Save(pipeline, _model);
+        using (no_grad())
+        {
+            var generator = new Generator(7);
+            foreach (var p in pipeline.Transformer.parameters())
+                p.add_(randn(p.shape, p.dtype, p.device, generator: generator).mul_(0.05f));
+        }
+        ShapesPipelineFolder.Save(pipeline, folder);
     }
 
     public void Dispose() => Directory.Delete(_work, true);
