@@ -52,6 +52,8 @@ public static class TrainCommand
                 if (ranks > 1)
                 {
                     LaunchChecks.Validate(configuration, ranks, options, withOptionProblems: true);
+                    // A malformed --device is refused here, once, rather than by every rank (parsing makes no torch call).
+                    CliDevice.Settings(configuration);
                     return await RankLauncher.Run(ranks, LaunchChecks.WithoutNproc(Environment.GetCommandLineArgs()[1..]), runDirectory);
                 }
             }

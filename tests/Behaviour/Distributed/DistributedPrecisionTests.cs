@@ -144,4 +144,14 @@ public sealed class DistributedPrecisionTests : IDisposable
         Assert.Contains("2 ranks", ddp.Output);
         DistributedTrainingTests.AssertTrainedIn(Path.Combine(_work, "cpu", "metrics.jsonl"));
     }
+
+    [Fact]
+    public void The_launcher_refuses_an_unknown_device_once_before_starting_ranks()
+    {
+        var refused = Omni(Train("bad-device", 1, "--device", "tpu", "--nproc", "2"));
+        Assert.Equal(2, refused.Code);
+        Assert.Equal(1, CountOf(refused.Error, "Unknown device 'tpu'"));
+        Assert.DoesNotContain("omni: device", refused.Output);
+        Assert.False(Directory.Exists(Path.Combine(_work, "bad-device")), "ranks started although the device was refused");
+    }
 }
