@@ -16,19 +16,8 @@ namespace Omni.Tests.Behaviour.Distributed;
 /// under FSDP with a sharded teacher; the sharded NFT checkpoint carries the old policy per rank and resumes bit-identically. Every process tree is killed when its time limit runs out.
 /// </summary>
 [Collection(MultiProcessCollection.Name)]
-public sealed class DistributedObjectiveTests : IDisposable
+public sealed class DistributedObjectiveTests() : TwoRankRuns("omni-dist-obj-")
 {
-    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
-    private readonly string _work = Directory.CreateTempSubdirectory("omni-dist-obj-").FullName;
-    private readonly string _model;
-
-    public DistributedObjectiveTests()
-    {
-        _model = Path.Combine(_work, "tiny-model");
-        DistributedTrainingTests.SaveTrainableTinyModel(_model);
-    }
-
-    public void Dispose() => Directory.Delete(_work, true);
 
     /// <summary>
     /// 4 prompts × 2 images per step (two whole groups per rank), no held-out evaluation, a checkpoint every step; JPEG
@@ -39,19 +28,6 @@ public sealed class DistributedObjectiveTests : IDisposable
          "--set", $"actor_rollout_ref:model:algorithm={algorithm}", "--set", "omni:evaluate=false",
          "--set", "training:PromptsPerStep=4", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=8",
          "--set", "training:CheckpointEvery=1", "--set", "training:KeepCheckpoints=10", "--set", "training:SampleGridEvery=0", .. extra];
-
-    private (int Code, string Output, string Error) Omni(params string[] args)
-    {
-        using var p = new OmniProcess(_work, args);
-        var code = p.Wait(Limit);
-        return (code, p.Output, p.Error);
-    }
-
-    private Dictionary<string, Tensor> FinalWeights(string run)
-    {
-        using var file = SafetensorsFile.Open(Path.Combine(_work, run, "final-model", "transformer", "diffusion_pytorch_model.safetensors"));
-        return file.Entries.Keys.ToDictionary(k => k, k => file.Read(k));
-    }
 
     private static double LastMetric(string metricsFile, string name) =>
         System.Text.Json.JsonDocument.Parse(File.ReadAllLines(metricsFile)[^1]).RootElement.GetProperty(name).GetDouble();

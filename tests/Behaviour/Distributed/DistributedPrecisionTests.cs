@@ -13,19 +13,8 @@ namespace Omni.Tests.Behaviour.Distributed;
 /// its own backend up after the launcher, and only rank 0 prints the device line.
 /// </summary>
 [Collection(MultiProcessCollection.Name)]
-public sealed class DistributedPrecisionTests : IDisposable
+public sealed class DistributedPrecisionTests() : TwoRankRuns("omni-dist-bf16-")
 {
-    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
-    private readonly string _work = Directory.CreateTempSubdirectory("omni-dist-bf16-").FullName;
-    private readonly string _model;
-
-    public DistributedPrecisionTests()
-    {
-        _model = Path.Combine(_work, "tiny-model");
-        DistributedTrainingTests.SaveTrainableTinyModel(_model);
-    }
-
-    public void Dispose() => Directory.Delete(_work, true);
 
     // As DistributedTrainingTests: 4 prompts × 2 images per step, JPEG compressibility (the tiny model's shapes reward is 0).
     private string[] Train(string run, int steps, params string[] extra) => TrainIn("bf16-mixed", run, steps, extra);
@@ -34,19 +23,6 @@ public sealed class DistributedPrecisionTests : IDisposable
         ["train", "--model", _model, "--run", Path.Combine(_work, run), "--steps", steps.ToString(), "--reward", "jpeg_compressibility",
          "--precision", precision, "--set", "training:PromptsPerStep=4", "--set", "training:GroupSize=2",
          "--set", "training:MicroBatchSize=8", "--set", "training:SampleGridEvery=0", "--set", "training:LearningRate=1e-4", .. extra];
-
-    private (int Code, string Output, string Error) Omni(params string[] args)
-    {
-        using var p = new OmniProcess(_work, args);
-        var code = p.Wait(Limit);
-        return (code, p.Output, p.Error);
-    }
-
-    private Dictionary<string, Tensor> FinalWeights(string run)
-    {
-        using var file = SafetensorsFile.Open(Path.Combine(_work, run, "final-model", "transformer", "diffusion_pytorch_model.safetensors"));
-        return file.Entries.Keys.ToDictionary(k => k, k => file.Read(k));
-    }
 
     /// <summary>
     /// The saved model holds the float32 masters, not their bfloat16 compute copies: every tensor is float32, and the
@@ -90,7 +66,7 @@ public sealed class DistributedPrecisionTests : IDisposable
     /// whole ±lr step. One step, because later steps compare different rollouts: the tiny clean-image model's pictures
     /// differ within a group by a few JPEG bytes, so a rounding-level change of the weights moves a group's normalised
     /// advantages by O(1) (3 steps gave 0.19 for DDP and 0.36 for FSDP, with the same arithmetic). Measured after one step
-    /// (CPU, 2 threads, 2026-11-30, the seeded fixture of <see cref="DistributedTrainingTests.SaveTrainableTinyModel"/>):
+    /// (CPU, 2 threads, 2026-11-30, the seeded fixture of <see cref="TwoRankRuns"/>):
     /// DDP 0.0028 (largest element 4.8e-5), FSDP 0.0066 (4.3e-5). Bound 0.05 for both: about 8× the larger, while a rank
     /// whose gradient were dropped would turn the update towards half of the batch.
     /// </summary>

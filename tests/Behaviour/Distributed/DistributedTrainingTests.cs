@@ -16,38 +16,8 @@ namespace Omni.Tests.Behaviour.Distributed;
 /// Every process tree these tests start is killed when its time limit runs out.
 /// </summary>
 [Collection(MultiProcessCollection.Name)]
-public sealed class DistributedTrainingTests : IDisposable
+public sealed class DistributedTrainingTests() : TwoRankRuns("omni-dist-")
 {
-    private static readonly TimeSpan Limit = TimeSpan.FromMinutes(4);
-    private readonly string _work = Directory.CreateTempSubdirectory("omni-dist-").FullName;
-    private readonly string _model;
-
-    public DistributedTrainingTests()
-    {
-        _model = Path.Combine(_work, "tiny-model");
-        SaveTrainableTinyModel(_model);
-    }
-
-    /// <summary>
-    /// Writes the tiny shapes model, moved off its adaLN-zero start by seeded noise (std 0.05) so that every parameter
-    /// receives a gradient from the first step and the clean image it predicts depends on its input. A zero-start
-    /// clean-image model draws the same flat picture from every noise: its images' JPEG sizes then tie within a group to
-    /// the byte, and one byte decides the group's advantages and DPO's pairs, so runs that differ by float rounding part
-    /// ways after a step.
-    /// </summary>
-    internal static void SaveTrainableTinyModel(string folder)
-    {
-        using var pipeline = TinyShapes.Create(seed: 3);
-        using (no_grad())
-        {
-            var generator = new Generator(7);
-            foreach (var p in pipeline.Transformer.parameters())
-                p.add_(randn(p.shape, p.dtype, p.device, generator: generator).mul_(0.05f));
-        }
-        ShapesPipelineFolder.Save(pipeline, folder);
-    }
-
-    public void Dispose() => Directory.Delete(_work, true);
 
     /// <summary>
     /// 4 prompts × 2 images per step (two whole groups per rank), one micro-batch per rank, a checkpoint every step (all kept).
@@ -58,19 +28,6 @@ public sealed class DistributedTrainingTests : IDisposable
         ["train", "--model", _model, "--run", Path.Combine(_work, run), "--steps", steps.ToString(), "--reward", "jpeg_compressibility",
          "--set", "training:PromptsPerStep=4", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=8",
          "--set", "training:CheckpointEvery=1", "--set", "training:KeepCheckpoints=10", "--set", "training:SampleGridEvery=0", .. extra];
-
-    private (int Code, string Output, string Error) Omni(params string[] args)
-    {
-        using var p = new OmniProcess(_work, args);
-        var code = p.Wait(Limit);
-        return (code, p.Output, p.Error);
-    }
-
-    private Dictionary<string, Tensor> FinalWeights(string run)
-    {
-        using var file = SafetensorsFile.Open(Path.Combine(_work, run, "final-model", "transformer", "diffusion_pytorch_model.safetensors"));
-        return file.Entries.Keys.ToDictionary(k => k, k => file.Read(k));
-    }
 
     /// <summary>
     /// The one-process run the others are compared with had real updates: a gradient norm well above rounding at every step
