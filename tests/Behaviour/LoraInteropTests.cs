@@ -21,28 +21,9 @@ public sealed class LoraInteropTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static Sd3Transformer2DModel Model(long seed = 1)
-    {
-        var model = new Sd3Transformer2DModel(new Sd3Config
-        {
-            NumLayers = 2, NumAttentionHeads = 2, AttentionHeadDim = 8, CaptionProjectionDim = 16, JointAttentionDim = 12,
-            PooledProjectionDim = 10, InChannels = 4, OutChannels = 4, PatchSize = 1, SampleSize = 8, PosEmbedMaxSize = 16,
-        });
-        var source = NoiseSource.Seeded(seed);
-        using (no_grad()) foreach (var p in model.parameters()) p.copy_(source.Draw(p.shape) * 0.2);
-        return model;
-    }
-
-    private static Tensor Run(Sd3Transformer2DModel model)
-    {
-        var source = NoiseSource.Seeded(99);
-        using var g = no_grad();
-        return model.forward(source.Draw([2, 4, 8, 8]), source.Draw([2, 5, 12]), source.Draw([2, 10]), tensor(new[] { 900f, 100f }));
-    }
-
     private Sd3Transformer2DModel Trained(out string folder)
     {
-        var model = Model();
+        var model = LoraTests.Model();
         LoraAdapters.Attach(model, Settings, Generators.Seeded(0));
         var source = NoiseSource.Seeded(5);
         using (no_grad())
@@ -117,11 +98,11 @@ public sealed class LoraInteropTests : IDisposable
     {
         using var scope = NewDisposeScope();
         using var trained = Trained(out var folder);
-        using var fresh = Model();
+        using var fresh = LoraTests.Model();
         var settings = LoraFiles.AttachFrom(fresh, file.Length == 0 ? folder : Path.Combine(folder, file), Generators.Seeded(123));
         Assert.Equal((4, 64.0), (settings.Rank, settings.Alpha));
         Assert.Equal(15, settings.TargetModules.Length);
-        Assert.True(Run(fresh).equal(Run(trained)).all().item<bool>());
+        Assert.True(LoraTests.Run(fresh).equal(LoraTests.Run(trained)).all().item<bool>());
     }
 
     [Fact]
@@ -146,7 +127,7 @@ public sealed class LoraInteropTests : IDisposable
         {
             ["transformer.blocks.0.qkv.lora_A.weight"] = zeros(4, 8), ["transformer.blocks.0.qkv.lora_B.weight"] = zeros(8, 4),
         });
-        using var fresh = Model();
+        using var fresh = LoraTests.Model();
         Assert.Contains("adapts layers this model does not have: [blocks.0.qkv]",
             Assert.Throws<OmniException>(() => LoraFiles.AttachFrom(fresh, other, Generators.Seeded(0))).Message);
 
@@ -161,7 +142,7 @@ public sealed class LoraInteropTests : IDisposable
     {
         using var scope = NewDisposeScope();
         using var trained = Trained(out var folder);
-        using var otherRank = Model();
+        using var otherRank = LoraTests.Model();
         LoraAdapters.Attach(otherRank, Settings with { Rank = 2 }, Generators.Seeded(0));
         Assert.Contains("another rank", Assert.Throws<OmniException>(() => LoraFiles.Load(otherRank, folder)).Message);
     }

@@ -12,7 +12,8 @@ public sealed class LoraTests
 {
     private static readonly LoraSettings FlowGrpo = new() { Rank = 4, Alpha = 8, TargetModules = [.. LoraTargets.FlowGrpo] };
 
-    private static Sd3Transformer2DModel Model(long seed = 1)
+    /// <summary>A two-layer SD3 transformer with seeded base weights (also used by <see cref="LoraInteropTests"/>).</summary>
+    internal static Sd3Transformer2DModel Model(long seed = 1)
     {
         var model = new Sd3Transformer2DModel(new Sd3Config
         {
@@ -25,7 +26,8 @@ public sealed class LoraTests
         return model;
     }
 
-    private static Tensor Run(Sd3Transformer2DModel model)
+    /// <summary>The model's output on fixed seeded inputs.</summary>
+    internal static Tensor Run(Sd3Transformer2DModel model)
     {
         var source = NoiseSource.Seeded(99);
         using var g = no_grad();
