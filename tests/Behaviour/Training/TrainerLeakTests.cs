@@ -17,14 +17,7 @@ public sealed class TrainerLeakTests
         var setup = fixture.Setup(options);
         setup = setup with { Policy = setup.Policy with { Reference = reference } };
         using var trainer = FlowGrpoTrainer.Create(setup);
-        // Inline rewards complete synchronously, so the whole step runs on this thread and its counts are comparable.
-        await trainer.StepAsync();
-        await trainer.StepAsync();
-        var before = Live();
-        await trainer.StepAsync();
-        await trainer.StepAsync();
-        var after = Live();
-        Assert.True(after <= before, $"live tensors grew from {before} to {after} over two training steps");
+        await AssertNoGrowthOverTwoSteps(trainer, "FlowGRPO");
     }
 
     [Theory]
@@ -46,12 +39,21 @@ public sealed class TrainerLeakTests
         var setup = fixture.Setup(options);
         setup = setup with { Policy = setup.Policy with { Reference = reference, Teacher = loss.StartsWith("distill", StringComparison.Ordinal) ? teacher : null } };
         using var trainer = FlowGrpoTrainer.Create(setup);
+        await AssertNoGrowthOverTwoSteps(trainer, loss);
+    }
+
+    /// <summary>
+    /// Two warm-up steps, then two more that must not leave more live tensors behind. Inline rewards complete
+    /// synchronously, so the whole step runs on this thread and its counts are comparable.
+    /// </summary>
+    private static async Task AssertNoGrowthOverTwoSteps(FlowGrpoTrainer trainer, string what)
+    {
         await trainer.StepAsync();
         await trainer.StepAsync();
         var before = Live();
         await trainer.StepAsync();
         await trainer.StepAsync();
         var after = Live();
-        Assert.True(after <= before, $"{loss}: live tensors grew from {before} to {after} over two training steps");
+        Assert.True(after <= before, $"{what}: live tensors grew from {before} to {after} over two training steps");
     }
 }
