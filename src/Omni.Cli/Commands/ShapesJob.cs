@@ -213,8 +213,9 @@ public static class ShapesJob
             session.Say($"Stopped after step {summary.StepsCompleted}. Run the same command to resume.");
             return ExitCodes.Interrupted;
         }
-        if (summary.Cancelled) session.Say($"time budget of {budgetSeconds:0.#} s reached after step {summary.StepsCompleted}");
-        var outcome = RunOutcome.Report(summary, speak: session.IsLeader);
+        // A budget stop is a completed run (RunOutcome would report a cancelled summary as an interruption, exit 130).
+        if (summary.Cancelled) session.Say($"time budget of {budgetSeconds:0.#} s reached after step {summary.StepsCompleted}; evaluating");
+        var outcome = RunOutcome.Report(summary with { Cancelled = false }, speak: session.IsLeader);
         if (outcome != ExitCodes.Ok) return outcome;
 
         // FSDP: every rank joins in gathering the full weights back (and in the LoRA export, a collective); then rank 0

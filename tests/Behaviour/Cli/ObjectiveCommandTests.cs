@@ -51,6 +51,27 @@ public sealed class ObjectiveCommandTests : IDisposable
         Assert.All(metrics, m => Assert.Equal(0, m["skipped"].GetDouble()));
     }
 
+    /// <summary>
+    /// The objective comparison's way of stopping: a run that reaches <c>omni:time_budget_s</c> stops after that step and is
+    /// a completed run — exit 0, evaluated, summary.json with the budget and the steps done — not an interruption.
+    /// </summary>
+    [Fact]
+    public void A_time_budget_stops_training_then_evaluates_and_writes_the_summary()
+    {
+        var run = Path.Combine(_work, "budget");
+        var (code, output, error) = OmniProcess.Run(_work, ["train", "--model", TinyModel(), "--run", run, "--steps", "100000", .. Small,
+            "--set", "omni:time_budget_s=0.5", "--set", "omni:evaluate=true", "--set", "omni:heldout_seeds=1", "--set", "training:SampleGridEvery=0"]);
+        Assert.True(code == 0, $"exit {code}. stdout:\n{output}\nstderr:\n{error}");
+        Assert.Contains("time budget of 0.5 s reached after step", output);
+        Assert.Contains("held-out reward after:", output);
+        using var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json")));
+        Assert.Equal(0.5, summary.RootElement.GetProperty("time_budget_s").GetDouble());
+        var steps = summary.RootElement.GetProperty("steps").GetInt32();
+        Assert.InRange(steps, 1, 99_999);
+        Assert.Equal(steps, Metrics(run).Count);
+        Assert.True(Directory.Exists(Path.Combine(run, "final-model")), "the budget-stopped run saved no final model");
+    }
+
     [Fact]
     public void A_json_config_chooses_the_objective_and_its_settings_under_the_reference_keys()
     {

@@ -82,6 +82,29 @@ public sealed class MixedPrecisionTests
         Assert.All(fixture.Model.parameters(), p => Assert.Equal(ScalarType.BFloat16, p.dtype));
     }
 
+    /// <summary>
+    /// A frozen parameter (the base weight under LoRA, a fixed table) is cast to bfloat16 for compute like the rest, but
+    /// evaluations and exports see it exactly as loaded, not its bfloat16 rounding.
+    /// </summary>
+    [Fact]
+    public async Task Float32_weights_hold_frozen_parameters_exactly_as_loaded_not_their_bf16_rounding()
+    {
+        using var fixture = new TrainingFixture();
+        var (frozenName, frozen) = fixture.Model.named_parameters().First();
+        frozen.requires_grad = false;
+        using var loaded = frozen.detach().cpu().clone();
+        var offGrid = (loaded - loaded.to(ScalarType.BFloat16).to(ScalarType.Float32)).ne(0).sum().item<long>();
+        Assert.True(offGrid > 0, $"{frozenName} is bfloat16-representable already; the test would prove nothing");
+        using var trainer = FlowGrpoTrainer.Create(fixture.Setup(Bf16(1)));
+        Assert.DoesNotContain(trainer.Precision.Masters, m => m.Name == frozenName);
+        await trainer.RunAsync();
+        var seen = trainer.Precision.WithFloat32Weights(() =>
+            fixture.Model.named_parameters().Single(p => p.name == frozenName).parameter.detach().cpu().clone());
+        using (seen)
+            Assert.True(seen.Equals(loaded), $"{frozenName}: the float32 view holds {(seen - loaded).abs().max().item<float>():E2} away from the loaded values");
+        Assert.Equal(ScalarType.BFloat16, fixture.Model.named_parameters().Single(p => p.name == frozenName).parameter.dtype);
+    }
+
     [Fact]
     public async Task An_export_writes_the_float32_masters_and_leaves_the_model_in_bf16()
     {
