@@ -51,7 +51,8 @@ public sealed record RankShare(int Rank, int WorldSize, int FirstPrompt, int Pro
         if (micro > 0 && samples % micro != 0)
             errors.Add(OmniError.Invalid($"Each of the {worldSize} ranks rolls out {samples} samples, which MicroBatchSize {microBatchSize} does not divide."));
         else if (micro > 0 && samples / micro % Math.Max(1, miniBatchesPerEpoch) != 0)
-            errors.Add(OmniError.Invalid($"Each rank's {samples / micro} micro-batches must split evenly into MiniBatchesPerEpoch ({miniBatchesPerEpoch})."));
+            errors.Add(OmniError.Invalid($"Each rank's {samples / micro} micro-batches must split evenly into MiniBatchesPerEpoch ({miniBatchesPerEpoch}): " +
+                $"each of the {worldSize} ranks rolls out {samples} samples. Set MicroBatchSize so that {samples} / MicroBatchSize is a multiple of {miniBatchesPerEpoch}, or MiniBatchesPerEpoch to a divisor of {samples / micro}."));
         return errors.Count > 0
             ? Fail<OmniError, RankShare>(Seq(errors))
             : Success<OmniError, RankShare>(new RankShare(rank, worldSize, rank * prompts, prompts, groupSize, micro));

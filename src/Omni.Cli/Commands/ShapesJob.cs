@@ -295,8 +295,8 @@ public static class ShapesJob
 
     /// <summary>One line: the paired gain, its 95 % interval and the relative change.</summary>
     public static string DescribeGain(PairedGain gain, double before) =>
-        $"{gain.Mean:+0.000;-0.000} absolute (95% CI {gain.Lower:+0.000;-0.000} to {gain.Upper:+0.000;-0.000}, paired over {gain.Pairs} samples), " +
-        $"{(before > 0 ? gain.Mean / before : double.NaN):+0%;-0%} relative";
+        $"{gain.Mean:+0.000;-0.000;0.000} absolute (95% CI {gain.Lower:+0.000;-0.000;0.000} to {gain.Upper:+0.000;-0.000;0.000}, paired over {gain.Pairs} samples), " +
+        $"{(before > 0 ? gain.Mean / before : double.NaN):+0%;-0%;0%} relative";
 
     // The means of a result, without its per-sample scores.
     private static object Summary(ShapesEvaluationResult r) => new

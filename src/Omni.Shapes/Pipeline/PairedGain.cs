@@ -57,5 +57,5 @@ public sealed record PairedGain(double Mean, double Lower, double Upper, double 
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"{Mean:+0.000;-0.000} ({Confidence:P0} CI {Lower:+0.000;-0.000} to {Upper:+0.000;-0.000}, paired over {Pairs} samples)";
+        $"{Mean:+0.000;-0.000;0.000} ({Confidence:P0} CI {Lower:+0.000;-0.000;0.000} to {Upper:+0.000;-0.000;0.000}, paired over {Pairs} samples)";
 }

@@ -24,7 +24,11 @@ public static class TrainingOptionsRules
             $"PromptsPerStep × GroupSize ({o.PromptsPerStep * o.GroupSize}) must be a multiple of MicroBatchSize ({o.MicroBatchSize}).");
         var chunks = Math.Max(1, o.PromptsPerStep * o.GroupSize / Math.Max(1, o.MicroBatchSize));
         Require(chunks % Math.Max(1, o.MiniBatchesPerEpoch) == 0,
-            $"The {chunks} micro-batches per step must split evenly into MiniBatchesPerEpoch ({o.MiniBatchesPerEpoch}).");
+            $"The {chunks} micro-batches per step must split evenly into MiniBatchesPerEpoch ({o.MiniBatchesPerEpoch}): each optimizer update " +
+            $"takes whole micro-batches, and a step has PromptsPerStep × GroupSize / MicroBatchSize = {o.PromptsPerStep * o.GroupSize} / {o.MicroBatchSize} of them. " +
+            (o.MiniBatchesPerEpoch >= 1 && o.PromptsPerStep * o.GroupSize % o.MiniBatchesPerEpoch == 0
+                ? $"Set MicroBatchSize to a divisor of {o.PromptsPerStep * o.GroupSize / o.MiniBatchesPerEpoch} (the samples of one update), or MiniBatchesPerEpoch to a divisor of {chunks}."
+                : $"Set MiniBatchesPerEpoch to a divisor of {chunks}."));
         Require(o.TimestepFraction is > 0 and <= 1, $"TimestepFraction must be in (0, 1], got {o.TimestepFraction}.");
         errors.AddRange(LossSettingsRules.Validate(o.LossSettings).Match(_ => [], e => e.Select(x => x.Message)));
         Require(OldPolicyRefresh.Schedules.ContainsKey(o.OldPolicyDecaySchedule),

@@ -57,6 +57,6 @@ public sealed partial class HeldOutGainTests : IDisposable
         return new Gain(D(1), D(2), D(3));
     }
 
-    [GeneratedRegex(@"change: ([+-]\d\.\d{3}) absolute \(95% CI ([+-]\d\.\d{3}) to ([+-]\d\.\d{3}),")]
+    [GeneratedRegex(@"change: ([+-]?\d\.\d{3}) absolute \(95% CI ([+-]?\d\.\d{3}) to ([+-]?\d\.\d{3}),")]
     private static partial Regex ChangeLine();
 }

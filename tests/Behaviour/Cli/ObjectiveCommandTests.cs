@@ -85,7 +85,7 @@ public sealed class ObjectiveCommandTests : IDisposable
         var (code, output, error) = OmniProcess.Run(_work, ["train", "--model", TinyModel(), "--run", run, "--steps", "1", "--config", config, .. Small,
             "--set", "omni:evaluate=true", "--set", "omni:heldout_seeds=1"]);
         Assert.True(code == 0, $"exit {code}. stdout:\n{output}\nstderr:\n{error}");
-        Assert.Matches(@"change: [+-]\d\.\d{3} absolute \(95% CI [+-]\d\.\d{3} to [+-]\d\.\d{3}, paired over 32 samples\)", output);
+        Assert.Matches(@"change: [+-]?\d\.\d{3} absolute \(95% CI [+-]?\d\.\d{3} to [+-]?\d\.\d{3}, paired over 32 samples\)", output);
         using (var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "summary.json"))))
             Assert.Equal("diffusion_nft", summary.RootElement.GetProperty("loss").GetString());
         using var saved = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "config.json")));

@@ -61,4 +61,15 @@ public sealed class HeldOutStatisticsTests
         Assert.Throws<ArgumentException>(() => PairedGain.Of([0.1], [0.3]));
         Assert.Throws<ArgumentOutOfRangeException>(() => PairedGain.Of([0.1, 0.2], [0.3, 0.4], confidence: 1));
     }
+
+    /// <summary>A gain that rounds to zero prints as 0.000, not "-+0.000" (.NET's rule for a sectioned format's rounded zero).</summary>
+    [Fact]
+    public void A_gain_that_rounds_to_zero_prints_without_a_doubled_sign()
+    {
+        var text = new PairedGain(-0.0002, -0.0104, 0.0101, 0.005, 0.95, 256).ToString();
+        Assert.DoesNotContain("-+", text);
+        Assert.StartsWith("0.000 (", text);
+        Assert.Contains("CI -0.010 to +0.010, paired over 256 samples", text);
+        Assert.StartsWith("-0.002 (", new PairedGain(-0.002, -0.01, 0.007, 0.004, 0.95, 256).ToString());
+    }
 }
