@@ -204,7 +204,9 @@ public sealed class CommandLineTests : IDisposable
     {
         var model = TinyModel();
         var run = Path.Combine(_work, "run");
-        string[] args = ["train", "--model", model, "--run", run, "--steps", "40",
+        // Far more steps than can finish before the interrupt lands: the tiny model does a step in tens of milliseconds, and on
+        // a loaded machine the test may see the second metrics line a second late (40 steps once all finished first, exit 0).
+        string[] args = ["train", "--model", model, "--run", run, "--steps", "100000",
                          "--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=4",
                          // One seed per held-out prompt keeps the evaluations before and after short on a busy machine.
                          "--set", "omni:heldout_seeds=1"];
@@ -221,7 +223,7 @@ public sealed class CommandLineTests : IDisposable
         var checkpoint = TrainingCheckpoint.Latest(run);
         Assert.NotNull(checkpoint);
         var stoppedAt = TrainingCheckpoint.ReadState(checkpoint!).Step;
-        Assert.InRange(stoppedAt, 2, 39);
+        Assert.InRange(stoppedAt, 2, 99_999);
 
         // The same command, with Steps shortened so the resumed part stays quick (allowed: the learning rate is constant).
         var resumed = args.ToArray();
