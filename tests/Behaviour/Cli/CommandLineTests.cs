@@ -210,7 +210,7 @@ public sealed class CommandLineTests : IDisposable
                          "--set", "training:PromptsPerStep=2", "--set", "training:GroupSize=2", "--set", "training:MicroBatchSize=4",
                          // One seed per held-out prompt keeps the evaluations before and after short on a busy machine.
                          "--set", "omni:heldout_seeds=1"];
-        using (var first = new OmniProcess(_work, args))
+        using (var first = OmniProcess.Interruptible(_work, args))
         {
             var metrics = Path.Combine(run, "metrics.jsonl");
             var deadline = DateTime.UtcNow.AddMinutes(2);

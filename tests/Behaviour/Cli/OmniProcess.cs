@@ -13,8 +13,16 @@ public sealed class OmniProcess : IDisposable
     public OmniProcess(string workingDirectory, params string[] args) : this(workingDirectory, null, args) { }
 
     public OmniProcess(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
+        : this(workingDirectory, environment, restoreInterrupt: false, args) { }
+
+    private OmniProcess(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, bool restoreInterrupt, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo(restoreInterrupt ? "env" : "dotnet") { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (restoreInterrupt)
+        {
+            start.ArgumentList.Add("--default-signal=INT");
+            start.ArgumentList.Add("dotnet");
+        }
         foreach (var (name, value) in environment ?? new Dictionary<string, string?>()) start.Environment[name] = value;
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "omni.dll"));
         foreach (var a in args) start.ArgumentList.Add(a);
@@ -43,6 +51,13 @@ public sealed class OmniProcess : IDisposable
         _process.WaitForExit();
         return _process.ExitCode;
     }
+
+    /// <summary>
+    /// Starts omni so that <see cref="Interrupt"/> reaches it even when these tests run with SIGINT ignored (a test run
+    /// started in the background, e.g. <c>nohup … &amp;</c>, passes SIG_IGN on, and .NET then installs no Ctrl-C handler, as
+    /// a background program should): GNU env's <c>--default-signal=INT</c> restores the default before omni starts.
+    /// </summary>
+    public static OmniProcess Interruptible(string workingDirectory, params string[] args) => new(workingDirectory, null, restoreInterrupt: true, args);
 
     /// <summary>Sends SIGINT, as Ctrl-C in a terminal does.</summary>
     public void Interrupt() => Process.Start("kill", ["-INT", _process.Id.ToString()])!.WaitForExit();
